@@ -1,0 +1,169 @@
+package board
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"runtime/debug"
+
+	"github.com/popek-vm/popek/devices"
+	"github.com/popek-vm/popek/sbi"
+)
+
+// runSlice is the instruction budget of one h.Run call: small enough that
+// hart 0 polls HTIF tohost about every millisecond, large enough that the
+// loop's overhead is noise.
+const runSlice = 1 << 16
+
+// Run runs every hart on its own goroutine until the guest powers off,
+// reboots or fails, tohost is written, ctx ends or the emulator fails. A
+// machine runs once; a reboot means a fresh machine from the same Config.
+func (m *Machine) Run(ctx context.Context) (ExitStatus, error) {
+	m.mu.Lock()
+	if m.started || m.closed {
+		m.mu.Unlock()
+		return ExitStatus{Kind: ExitError}, errors.New("board: machine already ran or is closed")
+	}
+	m.started = true
+	m.active = len(m.harts)
+	for i := range m.harts {
+		m.wg.Add(1)
+		go m.hartLoop(i)
+	}
+	m.mu.Unlock()
+
+	stop := context.AfterFunc(ctx, func() { m.requestExit(ExitStatus{Kind: ExitCanceled}, nil) })
+	defer stop()
+	m.wg.Wait()
+
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.done = true
+	return *m.exit, m.exitErr
+}
+
+// hartLoop is one hart's goroutine. A panic in emulation ends the machine
+// with an error instead of the process.
+func (m *Machine) hartLoop(i int) {
+	defer m.wg.Done()
+	defer func() {
+		if r := recover(); r != nil {
+			m.requestExit(ExitStatus{Kind: ExitError}, fmt.Errorf("hart %d: emulator panic: %v\n%s", i, r, debug.Stack()))
+		}
+		m.mu.Lock()
+		m.active--
+		m.cond.Broadcast()
+		m.mu.Unlock()
+	}()
+	h := m.harts[i]
+	pollHTIF := i == 0 && m.htif.toHost != 0
+	for m.waitRunnable(i) {
+		h.Run(runSlice)
+		if pollHTIF {
+			m.pollHTIF()
+		}
+	}
+}
+
+// waitRunnable parks the hart while the machine is paused or the hart is
+// not STARTED, performs pending HSM transitions on the hart's own goroutine
+// and returns false once the machine is exiting.
+func (m *Machine) waitRunnable(i int) bool {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	s, h := &m.slots[i], m.harts[i]
+	for {
+		if m.exit != nil {
+			return false
+		}
+		if !m.pauseReq {
+			switch s.state {
+			case sbi.HartStarted:
+				h.ClearStop()
+				return true
+			case sbi.HartStartPending, sbi.HartResumePending:
+				enterSupervisor(h, s.entry, uint64(i), s.arg)
+				s.state = sbi.HartStarted
+				continue
+			}
+		}
+		m.active--
+		m.cond.Broadcast()
+		m.cond.Wait()
+		m.active++
+	}
+}
+
+// Pause stops every hart at an instruction boundary, waits until all hart
+// goroutines have parked, quiesces the virtio devices and stops guest time.
+// Idempotent and safe from any goroutine but a hart's own.
+func (m *Machine) Pause() {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	first := !m.pauseReq
+	m.pauseReq = true
+	for _, h := range m.harts {
+		h.Stop()
+	}
+	for m.active > 0 {
+		m.cond.Wait()
+	}
+	if first {
+		for _, v := range m.virtio {
+			v.Quiesce()
+		}
+		m.clock.Pause()
+	}
+}
+
+// Resume undoes Pause. Idempotent.
+func (m *Machine) Resume() {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if !m.pauseReq {
+		return
+	}
+	m.pauseReq = false
+	for _, v := range m.virtio {
+		v.Resume()
+	}
+	m.clock.Resume()
+	m.cond.Broadcast()
+}
+
+// Paused reports whether the machine is paused.
+func (m *Machine) Paused() bool {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.pauseReq
+}
+
+// requestExit ends the run; the first reason wins. It never waits, so
+// devices and the SBI may call it from a hart goroutine.
+func (m *Machine) requestExit(st ExitStatus, err error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.requestExitLocked(st, err)
+}
+
+func (m *Machine) requestExitLocked(st ExitStatus, err error) {
+	if m.exit == nil {
+		m.exit, m.exitErr = &st, err
+	}
+	for _, h := range m.harts {
+		h.Stop()
+	}
+	m.cond.Broadcast()
+}
+
+// testDeviceExit is the SiFive test device's callback.
+func (m *Machine) testDeviceExit(kind devices.ExitKind, code int) {
+	switch kind {
+	case devices.ExitPoweroff:
+		m.requestExit(ExitStatus{Kind: ExitPoweroff}, nil)
+	case devices.ExitReset:
+		m.requestExit(ExitStatus{Kind: ExitReset}, nil)
+	case devices.ExitFail:
+		m.requestExit(ExitStatus{Kind: ExitFail, Code: code}, nil)
+	}
+}

@@ -1,0 +1,175 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+)
+
+// parseMemSize parses a QEMU-style size: a number with an optional K, M,
+// G or T suffix (binary units; "MB" and "MiB" spellings too). A bare number
+// means MiB, as in QEMU's -m.
+func parseMemSize(s string) (uint64, error) {
+	bad := fmt.Errorf("bad memory size %q: want a positive number with an optional K, M or G suffix, e.g. 256M", s)
+	t := strings.ToUpper(strings.TrimSpace(s))
+	if u, ok := strings.CutSuffix(t, "IB"); ok {
+		t = u
+	} else if u, ok := strings.CutSuffix(t, "B"); ok {
+		t = u
+	}
+	shift := 20
+	if t != "" {
+		if i := strings.IndexByte("KMGT", t[len(t)-1]); i >= 0 {
+			shift = 10 * (i + 1)
+			t = t[:len(t)-1]
+		}
+	}
+	n, err := strconv.ParseUint(t, 10, 64)
+	if err != nil || n == 0 {
+		return 0, bad
+	}
+	if n > (1<<40)>>shift {
+		return 0, fmt.Errorf("memory size %q is larger than 1 TiB", s)
+	}
+	return n << shift, nil
+}
+
+// driveSpec is one --drive: file=PATH[,readonly=on][,serial=ID][,overlay=PATH].
+type driveSpec struct {
+	File, Serial, Overlay string
+	ReadOnly              bool
+}
+
+// parseOptions splits "k=v,k2=v2"; a leading bare word is returned as
+// first (for --net user,... style values).
+func parseOptions(s string) (first string, opts [][2]string, err error) {
+	for i, part := range strings.Split(s, ",") {
+		k, v, ok := strings.Cut(part, "=")
+		if !ok {
+			if i == 0 {
+				first = part
+				continue
+			}
+			return "", nil, fmt.Errorf("option %q in %q is not key=value", part, s)
+		}
+		if k == "" {
+			return "", nil, fmt.Errorf("empty option name in %q", s)
+		}
+		opts = append(opts, [2]string{k, v})
+	}
+	return first, opts, nil
+}
+
+func parseOnOff(key, v string) (bool, error) {
+	switch strings.ToLower(v) {
+	case "on", "yes", "true", "1":
+		return true, nil
+	case "off", "no", "false", "0":
+		return false, nil
+	}
+	return false, fmt.Errorf("%s=%q: want on or off", key, v)
+}
+
+func parseDrive(s string) (driveSpec, error) {
+	first, opts, err := parseOptions(s)
+	if err != nil {
+		return driveSpec{}, fmt.Errorf("--drive: %v", err)
+	}
+	var d driveSpec
+	if first != "" {
+		d.File = first // QEMU accepts a bare path as the first element too
+	}
+	for _, kv := range opts {
+		switch k, v := kv[0], kv[1]; k {
+		case "file":
+			d.File = v
+		case "readonly":
+			if d.ReadOnly, err = parseOnOff(k, v); err != nil {
+				return driveSpec{}, fmt.Errorf("--drive: %v", err)
+			}
+		case "serial":
+			d.Serial = v
+		case "overlay":
+			d.Overlay = v
+		case "format", "if", "media":
+			// QEMU spellings with a single meaning here (raw virtio disk).
+		default:
+			return driveSpec{}, fmt.Errorf("--drive: unknown option %q (want file, readonly, serial, overlay)", k)
+		}
+	}
+	if d.File == "" {
+		return driveSpec{}, fmt.Errorf("--drive %q: missing file=PATH", s)
+	}
+	return d, nil
+}
+
+// netSpec is one --net: user[,hostfwd=tcp::HOST-:GUEST...][,mac=...].
+type netSpec struct {
+	Mode     string
+	HostFwd  []string
+	MAC      string
+	Original string
+}
+
+func parseNet(s string) (netSpec, error) {
+	first, opts, err := parseOptions(s)
+	if err != nil {
+		return netSpec{}, fmt.Errorf("--net: %v", err)
+	}
+	n := netSpec{Mode: first, Original: s}
+	if n.Mode == "" {
+		n.Mode = "user"
+	}
+	if n.Mode != "user" {
+		return netSpec{}, fmt.Errorf("--net %q: unknown network mode %q (want user)", s, n.Mode)
+	}
+	for _, kv := range opts {
+		switch kv[0] {
+		case "hostfwd":
+			n.HostFwd = append(n.HostFwd, kv[1])
+		case "mac":
+			n.MAC = kv[1]
+		default:
+			return netSpec{}, fmt.Errorf("--net: unknown option %q (want hostfwd, mac)", kv[0])
+		}
+	}
+	return n, nil
+}
+
+// shareSpec is one --share HOSTDIR[:TAG][,readonly=on]: a host directory
+// exported to the guest (virtio-fs / 9p), mounted by tag.
+type shareSpec struct {
+	Path, Tag string
+	ReadOnly  bool
+}
+
+func parseShare(s string) (shareSpec, error) {
+	first, opts, err := parseOptions(s)
+	if err != nil {
+		return shareSpec{}, fmt.Errorf("--share: %v", err)
+	}
+	var sh shareSpec
+	sh.Path, sh.Tag, _ = strings.Cut(first, ":")
+	for _, kv := range opts {
+		switch kv[0] {
+		case "path":
+			sh.Path = kv[1]
+		case "tag":
+			sh.Tag = kv[1]
+		case "readonly":
+			if sh.ReadOnly, err = parseOnOff(kv[0], kv[1]); err != nil {
+				return shareSpec{}, fmt.Errorf("--share: %v", err)
+			}
+		default:
+			return shareSpec{}, fmt.Errorf("--share: unknown option %q (want path, tag, readonly)", kv[0])
+		}
+	}
+	if sh.Path == "" {
+		return shareSpec{}, fmt.Errorf("--share %q: missing host directory", s)
+	}
+	if sh.Tag == "" {
+		sh.Tag = "share"
+	}
+	return sh, nil
+}

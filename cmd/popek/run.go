@@ -1,0 +1,296 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"sync/atomic"
+	"syscall"
+
+	"github.com/popek-vm/popek/board"
+	"github.com/popek-vm/popek/devices/virtio"
+	"github.com/popek-vm/popek/images"
+	"github.com/spf13/cobra"
+)
+
+// runOptions are popek run's flags.
+type runOptions struct {
+	kernel, initrd, cmdline, bios string
+	cmdlineSet                    bool
+	smp                           int
+	memory                        string
+	drives, nets, shares          []string
+	rng, noReboot                 bool
+	mmu                           string
+}
+
+func newRunCommand(stdin *os.File, stdout, stderr io.Writer) *cobra.Command {
+	var o runOptions
+	cmd := &cobra.Command{
+		Use:   "run",
+		Short: "Boot a guest (with no flags: the embedded Linux, to a shell)",
+		Long: `Boot a guest on the virt board. With no --kernel and no --bios, popek boots
+its embedded Linux and initramfs to a shell. The console is the serial port:
+press Ctrl-A X to quit, Ctrl-A H for help.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			o.cmdlineSet = cmd.Flags().Changed("append")
+			return runGuest(&o, stdin, stdout, stderr)
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&o.kernel, "kernel", "", "Linux Image, Image.gz or RISC-V ELF to boot")
+	f.StringVar(&o.initrd, "initrd", "", "initial ramdisk (cpio, optionally gzipped)")
+	f.StringVar(&o.cmdline, "append", "", "kernel command line")
+	f.StringVar(&o.bios, "bios", "", `M-mode firmware (e.g. OpenSBI fw_jump.bin/fw_dynamic.elf), or "none" to run --kernel in M-mode; default: popek is the SBI`)
+	f.IntVar(&o.smp, "smp", 1, "number of harts (1..32)")
+	f.StringVarP(&o.memory, "memory", "m", "256M", "RAM size, with K, M or G suffix")
+	f.StringArrayVar(&o.drives, "drive", nil, "virtio disk: file=PATH[,readonly=on][,serial=ID][,overlay=PATH] (repeatable)")
+	f.StringArrayVar(&o.nets, "net", nil, "virtio network: user[,hostfwd=tcp::HOSTPORT-:GUESTPORT] (repeatable)")
+	f.StringArrayVar(&o.shares, "share", nil, "share a host directory: PATH[:TAG][,readonly=on] (repeatable)")
+	f.BoolVar(&o.rng, "rng", true, "virtio entropy device")
+	f.BoolVar(&o.noReboot, "no-reboot", false, "exit instead of rebooting when the guest reboots")
+	f.StringVar(&o.mmu, "mmu", "sv57", "widest address translation mode offered: sv39, sv48 or sv57")
+	return cmd
+}
+
+// machineSpec is everything needed to build a fresh machine, once per boot.
+type machineSpec struct {
+	cfg    board.Config // without Devices
+	drives []driveSpec
+	nets   []netSpec
+	shares []shareSpec
+	rng    bool
+}
+
+// buildSpec validates the flags and reads the files they name.
+func buildSpec(o *runOptions, console io.Writer) (*machineSpec, error) {
+	if o.smp < 1 || o.smp > board.MaxHarts {
+		return nil, fmt.Errorf("--smp %d: want 1..%d", o.smp, board.MaxHarts)
+	}
+	memSize, err := parseMemSize(o.memory)
+	if err != nil {
+		return nil, fmt.Errorf("--memory: %v", err)
+	}
+	s := &machineSpec{rng: o.rng}
+	s.cfg = board.Config{Harts: o.smp, MemSize: memSize, Cmdline: o.cmdline, Console: console, MMU: o.mmu}
+	read := func(flag, path string) ([]byte, error) {
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return nil, fmt.Errorf("--%s: %v", flag, err)
+		}
+		return b, nil
+	}
+	switch o.bios {
+	case "":
+		s.cfg.Boot = board.BootDirect
+	case "none":
+		s.cfg.Boot = board.BootBare
+		if o.kernel == "" {
+			return nil, errors.New("--bios none needs --kernel (an ELF to run in M-mode)")
+		}
+	default:
+		s.cfg.Boot = board.BootFirmware
+		if s.cfg.Firmware, err = read("bios", o.bios); err != nil {
+			return nil, err
+		}
+	}
+	if o.kernel != "" {
+		if s.cfg.Kernel, err = read("kernel", o.kernel); err != nil {
+			return nil, err
+		}
+	}
+	if o.initrd != "" {
+		if s.cfg.Initrd, err = read("initrd", o.initrd); err != nil {
+			return nil, err
+		}
+	}
+	if o.kernel == "" && o.bios == "" {
+		// The embedded default guest.
+		s.cfg.Kernel = images.Kernel()
+		if o.initrd == "" {
+			s.cfg.Initrd = images.Initramfs()
+		}
+		if !o.cmdlineSet {
+			s.cfg.Cmdline = images.DefaultCmdline
+		}
+	}
+	if o.initrd != "" && len(s.cfg.Kernel) == 0 {
+		return nil, errors.New("--initrd needs --kernel")
+	}
+	for _, d := range o.drives {
+		spec, err := parseDrive(d)
+		if err != nil {
+			return nil, err
+		}
+		if _, err := os.Stat(spec.File); err != nil {
+			return nil, fmt.Errorf("--drive: %v", err)
+		}
+		s.drives = append(s.drives, spec)
+	}
+	for _, n := range o.nets {
+		spec, err := parseNet(n)
+		if err != nil {
+			return nil, err
+		}
+		s.nets = append(s.nets, spec)
+	}
+	for _, sh := range o.shares {
+		spec, err := parseShare(sh)
+		if err != nil {
+			return nil, err
+		}
+		if fi, err := os.Stat(spec.Path); err != nil {
+			return nil, fmt.Errorf("--share: %v", err)
+		} else if !fi.IsDir() {
+			return nil, fmt.Errorf("--share: %s is not a directory", spec.Path)
+		}
+		s.shares = append(s.shares, spec)
+	}
+	if n := len(s.drives) + len(s.nets) + len(s.shares) + btoi(s.rng); n > board.VirtioSlots {
+		return nil, fmt.Errorf("%d virtio devices requested: the board has %d slots", n, board.VirtioSlots)
+	}
+	return s, nil
+}
+
+func btoi(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// devices creates fresh device backends in slot order: drives, network,
+// shares as given, then the RNG. On error the ones made so far are closed.
+func (s *machineSpec) devices() (devs []virtio.Device, err error) {
+	defer func() {
+		if err != nil {
+			for _, d := range devs {
+				d.Close()
+			}
+			devs = nil
+		}
+	}()
+	for _, d := range s.drives {
+		blk, err := virtio.NewBlock(virtio.BlockConfig{Path: d.File, ReadOnly: d.ReadOnly, Serial: d.Serial, Overlay: d.Overlay})
+		if err != nil {
+			return devs, fmt.Errorf("--drive %s: %v", d.File, err)
+		}
+		devs = append(devs, blk)
+	}
+	for _, n := range s.nets {
+		dev, err := newNetDevice(n)
+		if err != nil {
+			return devs, err
+		}
+		devs = append(devs, dev)
+	}
+	for _, sh := range s.shares {
+		dev, err := newShareDevice(sh)
+		if err != nil {
+			return devs, err
+		}
+		devs = append(devs, dev)
+	}
+	if s.rng {
+		devs = append(devs, virtio.NewRNG())
+	}
+	return devs, nil
+}
+
+// runGuest boots the guest, rebooting on request, until it powers off,
+// fails or the user quits.
+func runGuest(o *runOptions, stdin *os.File, stdout, stderr io.Writer) error {
+	spec, err := buildSpec(o, stdout)
+	if err != nil {
+		return &exitError{code: 1, err: err}
+	}
+
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	sig := make(chan os.Signal, 1)
+	signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP)
+	defer signal.Stop(sig)
+	var signalled atomic.Value // os.Signal
+	go func() {
+		select {
+		case s := <-sig:
+			signalled.Store(s)
+			cancel()
+		case <-ctx.Done():
+		}
+	}()
+
+	sink := newInputSink()
+	defer sink.close()
+	if stdin != nil {
+		restore, tty := rawTerminal(stdin)
+		defer restore()
+		var filter *escapeFilter
+		if tty {
+			filter = &escapeFilter{}
+		}
+		go pumpInput(stdin, filter, sink, stdout, cancel)
+	}
+
+	for {
+		st, err := bootOnce(ctx, spec, sink)
+		if err != nil {
+			return &exitError{code: 1, err: err}
+		}
+		switch st.Kind {
+		case board.ExitPoweroff:
+			return nil
+		case board.ExitReset:
+			if o.noReboot {
+				return nil
+			}
+			continue
+		case board.ExitFail:
+			return &exitError{code: exitCode(st.Code), err: fmt.Errorf("guest failed with code %d", st.Code)}
+		case board.ExitToHost:
+			if st.Code == 0 {
+				return nil
+			}
+			fmt.Fprintf(stderr, "tohost: FAIL code %d\n", st.Code)
+			return &exitError{code: exitCode(st.Code)}
+		case board.ExitCanceled:
+			if s := signalled.Load(); s != nil {
+				return &exitError{code: 1, err: fmt.Errorf("terminated by %v", s)}
+			}
+			return nil // Ctrl-A X
+		default:
+			return &exitError{code: 1, err: fmt.Errorf("machine stopped: %v", st)}
+		}
+	}
+}
+
+// exitCode maps a guest code to a process status that never reads as
+// success: statuses are 8 bits, so 256 would otherwise become 0.
+func exitCode(code int) int {
+	if code <= 0 || code > 255 {
+		return 255
+	}
+	return code
+}
+
+// bootOnce builds a fresh machine, runs it and tears it down.
+func bootOnce(ctx context.Context, spec *machineSpec, sink *inputSink) (board.ExitStatus, error) {
+	devs, err := spec.devices()
+	if err != nil {
+		return board.ExitStatus{}, err
+	}
+	cfg := spec.cfg
+	cfg.Devices = devs
+	m, err := board.New(cfg)
+	if err != nil {
+		return board.ExitStatus{}, err
+	}
+	defer m.Close()
+	sink.set(m.Console())
+	defer sink.set(nil)
+	return m.Run(ctx)
+}

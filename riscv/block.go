@@ -1,0 +1,249 @@
+package riscv
+
+import "unsafe"
+
+const (
+	maxBlockInsts = 64
+	// maxBlocks bounds the decoded-block cache; beyond it everything is
+	// dropped and decoding starts over.
+	maxBlocks = 1 << 15
+	jcBits    = 12
+	jcMask    = 1<<jcBits - 1
+)
+
+// block is a run of pre-decoded instructions from one guest-physical page,
+// ending at a control transfer, a system instruction, the page end or
+// maxBlockInsts.
+type block struct {
+	pa    uint64
+	gen   uint64 // equals blockCache.gen while valid; 0 = invalid or uncached
+	size  uint64 // bytes covered
+	nmem  uint64 // number of loads/stores/AMOs among insts
+	insts []inst
+	// Successors within the same page, found by earlier executions: the
+	// fall-through and the taken edge of the final branch or JAL.
+	fall, taken *block
+}
+
+// blockCache holds a hart's decoded blocks.
+type blockCache struct {
+	gen   uint64
+	m     map[uint64]*block   // by guest-physical address
+	pages map[uint64][]*block // by RAM offset of the page they were decoded from
+	code  []uint64            // bitmap: RAM pages holding decoded code
+	count int
+	jc    [1 << jcBits]*block // direct-mapped front of m
+
+	// scratch holds the single instruction decoded when a block cannot be
+	// cached (fetch from ROM/MMIO, a page with non-uniform PMP, an
+	// instruction straddling two pages).
+	scratch      block
+	scratchInsts [1]inst
+	// buf collects a block while it is decoded.
+	buf [maxBlockInsts]inst
+}
+
+func (c *blockCache) init(ramSize uint64) {
+	c.code = make([]uint64, (ramSize>>pageShift+63)/64)
+	c.m = make(map[uint64]*block)
+	c.pages = make(map[uint64][]*block)
+	c.gen = 1
+}
+
+func (c *blockCache) isCode(off uint64) bool {
+	p := off >> pageShift
+	return p>>6 < uint64(len(c.code)) && c.code[p>>6]&(1<<(p&63)) != 0
+}
+
+// invalidatePage drops the blocks decoded from the RAM page at off.
+func (c *blockCache) invalidatePage(off uint64) {
+	off &^= pageMask
+	for _, b := range c.pages[off] {
+		b.gen = 0
+		delete(c.m, b.pa)
+		if j := &c.jc[(b.pa>>1)&jcMask]; *j == b {
+			*j = nil
+		}
+		c.count--
+	}
+	delete(c.pages, off)
+	p := off >> pageShift
+	if p>>6 < uint64(len(c.code)) {
+		c.code[p>>6] &^= 1 << (p & 63)
+	}
+}
+
+// flushAll drops every decoded block (FENCE.I).
+func (c *blockCache) flushAll() {
+	c.gen++
+	clear(c.m)
+	clear(c.pages)
+	clear(c.code)
+	c.jc = [1 << jcBits]*block{}
+	c.count = 0
+}
+
+// lookup returns the block for virtual pc, decoding it if needed. On a
+// fetch fault it takes the trap and returns nil; h.PC is then the handler.
+func (h *Hart) lookup(pc uint64) *block {
+	if e := &h.fe[(pc>>pageShift)&tlbMask]; e.tag == pc&^pageMask {
+		h.stats.fetchHits++
+		pa := pc + e.add
+		c := &h.blocks
+		if b := c.jc[(pa>>1)&jcMask]; b != nil && b.pa == pa && b.gen == c.gen {
+			return b
+		}
+		return h.blockAt(pc, pa)
+	}
+	return h.fetchMiss(pc)
+}
+
+// fetchMiss translates pc after a fetch TLB miss.
+func (h *Hart) fetchMiss(pc uint64) *block {
+	h.stats.TLBMisses++
+	pa, psize, ok := h.translate(pc, accFetch, h.priv)
+	if !ok {
+		h.raise()
+		return nil
+	}
+	if !h.pmp.check(pa, 2, h.priv, accFetch) {
+		h.fail(excInstAccess, pc)
+		h.raise()
+		return nil
+	}
+	ppage := pa &^ pageMask
+	if !h.inRAM(ppage, pageSize) || !h.pmp.pageOK(ppage, h.priv, accFetch) {
+		return h.scratchBlock(pc, pa)
+	}
+	vpage := pc &^ pageMask
+	h.fe[(pc>>pageShift)&tlbMask] = tlbEntry{tag: vpage, add: ppage - vpage}
+	if psize > pageSize {
+		h.tlb[h.fetchCtx].noteSuper(pc, psize)
+	}
+	return h.blockAt(pc, pa)
+}
+
+// blockAt finds or decodes the cached block at pa (a RAM address whose page
+// passed the fetch checks).
+func (h *Hart) blockAt(pc, pa uint64) *block {
+	c := &h.blocks
+	if b := c.m[pa]; b != nil {
+		c.jc[(pa>>1)&jcMask] = b
+		return b
+	}
+	b := h.decodeBlock(pa)
+	if b == nil {
+		return h.scratchBlock(pc, pa)
+	}
+	if c.count >= maxBlocks {
+		c.flushAll()
+	}
+	b.gen = c.gen
+	off := (pa - h.ramBase) &^ pageMask
+	if !c.isCode(off) {
+		p := off >> pageShift
+		c.code[p>>6] |= 1 << (p & 63)
+		h.dropStoreEntriesFor(off)
+	}
+	c.m[pa] = b
+	c.pages[off] = append(c.pages[off], b)
+	c.jc[(pa>>1)&jcMask] = b
+	c.count++
+	return b
+}
+
+// decodeBlock decodes the instructions from RAM at pa up to the end of the
+// block. It returns nil when the first instruction straddles the page end.
+func (h *Hart) decodeBlock(pa uint64) *block {
+	c := &h.blocks
+	start := pa - h.ramBase
+	pageEnd := (start | pageMask) + 1
+	off := start
+	n := 0
+	var nmem uint64
+	for n < maxBlockInsts {
+		w := uint32(h.ram16(off))
+		if w&3 == 3 {
+			if off+4 > pageEnd {
+				break
+			}
+			w |= uint32(h.ram16(off+2)) << 16
+		}
+		in := decode(w)
+		in.off = uint16(off - start)
+		c.buf[n] = in
+		n++
+		off += uint64(in.len)
+		if in.op.isMem() {
+			nmem++
+		}
+		if in.op.endsBlock() || off >= pageEnd {
+			break
+		}
+	}
+	if n == 0 {
+		return nil
+	}
+	insts := make([]inst, n)
+	copy(insts, c.buf[:n])
+	return &block{pa: pa, size: off - start, nmem: nmem, insts: insts}
+}
+
+func (h *Hart) ram16(off uint64) uint16 {
+	return *(*uint16)(unsafe.Add(h.ramPtr, off))
+}
+
+// scratchBlock decodes the one instruction at pc (pa) into the uncached
+// scratch block, fetching each half separately: the second half may be on
+// another page, in ROM, or under a different PMP entry.
+func (h *Hart) scratchBlock(pc, pa uint64) *block {
+	lo, ok := h.fetchHalf(pa, pc)
+	if !ok {
+		h.raise()
+		return nil
+	}
+	w := lo
+	if lo&3 == 3 {
+		pa2 := pa + 2
+		if (pc+2)&pageMask == 0 {
+			if pa2, _, ok = h.translate(pc+2, accFetch, h.priv); !ok {
+				h.raise()
+				return nil
+			}
+		}
+		if !h.pmp.check(pa2, 2, h.priv, accFetch) {
+			h.fail(excInstAccess, pc+2)
+			h.raise()
+			return nil
+		}
+		hi, ok := h.fetchHalf(pa2, pc+2)
+		if !ok {
+			h.raise()
+			return nil
+		}
+		w |= hi << 16
+	}
+	c := &h.blocks
+	b := &c.scratch
+	c.scratchInsts[0] = decode(w)
+	b.insts = c.scratchInsts[:]
+	b.pa, b.gen, b.size = pa, 0, uint64(b.insts[0].len)
+	b.nmem = 0
+	if b.insts[0].op.isMem() {
+		b.nmem = 1
+	}
+	return b
+}
+
+// fetchHalf reads the 16-bit parcel at pa (RAM or bus) for fetch address va.
+func (h *Hart) fetchHalf(pa, va uint64) (uint32, bool) {
+	if h.inRAM(pa, 2) {
+		return uint32(h.ram16(pa - h.ramBase)), true
+	}
+	if h.bus != nil {
+		if v, ok := h.bus.Read(pa, 2); ok {
+			return uint32(v & 0xffff), true
+		}
+	}
+	return 0, h.fail(excInstAccess, va)
+}
