@@ -186,7 +186,7 @@ func (p *PLIC) validSources(w int) uint32 {
 	return m
 }
 
-func (p *PLIC) pending(w int) uint32 { return p.level[w] }
+func (p *PLIC) pending(w int) uint32 { return p.level[w] &^ p.claimed[w] }
 
 // best returns the pending source enabled for ctx with the highest priority
 // above its threshold, the lowest-numbered on ties, or 0 if none.

@@ -60,9 +60,9 @@ func runUARTSteps(t *testing.T, u *UART16550, irq *fakeIRQ, steps []uartStep) {
 	}
 }
 
-func r(off, want uint64, irq bool) uartStep { return uartStep{op: 'r', off: off, val: want, irq: irq} }
-func w(off, val uint64, irq bool) uartStep  { return uartStep{op: 'w', off: off, val: val, irq: irq} }
-func in(s string, accepted uint64, irq bool) uartStep {
+func rd(off, want uint64, irq bool) uartStep { return uartStep{op: 'r', off: off, val: want, irq: irq} }
+func wr(off, val uint64, irq bool) uartStep  { return uartStep{op: 'w', off: off, val: val, irq: irq} }
+func feed(s string, accepted uint64, irq bool) uartStep {
 	return uartStep{op: 'i', in: s, val: accepted, irq: irq}
 }
 
@@ -73,76 +73,76 @@ func TestUARTScenarios(t *testing.T) {
 		wantOut string
 	}{
 		{"reset values", []uartStep{
-			r(uartIER, 0, false), r(uartIIR, 0x01, false), r(uartLCR, 0, false),
-			r(uartMCR, 0x08, false), r(uartLSR, 0x60, false), r(uartMSR, 0xb0, false),
-			r(uartSCR, 0, false), r(uartRBR, 0, false), r(8, 0, false), r(0xff, 0, false),
+			rd(uartIER, 0, false), rd(uartIIR, 0x01, false), rd(uartLCR, 0, false),
+			rd(uartMCR, 0x08, false), rd(uartLSR, 0x60, false), rd(uartMSR, 0xb0, false),
+			rd(uartSCR, 0, false), rd(uartRBR, 0, false), rd(8, 0, false), rd(0xff, 0, false),
 		}, ""},
 		{"divisor latch", []uartStep{
-			w(uartLCR, 0x83, false), w(uartRBR, 0x01, false), w(uartIER, 0x02, false),
-			r(uartRBR, 0x01, false), r(uartIER, 0x02, false),
-			w(uartLCR, 0x03, false), r(uartIER, 0, false), r(uartLCR, 0x03, false),
-			w(uartSCR, 0x5a, false), r(uartSCR, 0x5a, false),
+			wr(uartLCR, 0x83, false), wr(uartRBR, 0x01, false), wr(uartIER, 0x02, false),
+			rd(uartRBR, 0x01, false), rd(uartIER, 0x02, false),
+			wr(uartLCR, 0x03, false), rd(uartIER, 0, false), rd(uartLCR, 0x03, false),
+			wr(uartSCR, 0x5a, false), rd(uartSCR, 0x5a, false),
 		}, ""},
 		{"linux THRE test without FIFO", []uartStep{
-			w(uartIER, ierTHRI, true), r(uartIIR, 0x02, false), r(uartIIR, 0x01, false),
-			w(uartIER, 0, false), w(uartIER, ierTHRI, true), r(uartIIR, 0x02, false),
-			w(uartIER, 0, false),
+			wr(uartIER, ierTHRI, true), rd(uartIIR, 0x02, false), rd(uartIIR, 0x01, false),
+			wr(uartIER, 0, false), wr(uartIER, ierTHRI, true), rd(uartIIR, 0x02, false),
+			wr(uartIER, 0, false),
 		}, ""},
 		{"linux THRE test with FIFO", []uartStep{
-			w(uartIIR, 0x07, false), r(uartIIR, 0xc1, false),
-			w(uartIER, ierTHRI, true), r(uartIIR, 0xc2, false), r(uartIIR, 0xc1, false),
-			w(uartIER, 0, false), w(uartIER, ierTHRI, true), r(uartIIR, 0xc2, false),
+			wr(uartIIR, 0x07, false), rd(uartIIR, 0xc1, false),
+			wr(uartIER, ierTHRI, true), rd(uartIIR, 0xc2, false), rd(uartIIR, 0xc1, false),
+			wr(uartIER, 0, false), wr(uartIER, ierTHRI, true), rd(uartIIR, 0xc2, false),
 		}, ""},
 		{"transmit start and stop", []uartStep{
-			w(uartRBR, 'a', false), // ETBEI off: no interrupt
-			w(uartIER, ierTHRI, true), r(uartIIR, 0x02, false),
-			w(uartRBR, 'b', true), w(uartRBR, 'c', true), r(uartLSR, 0x60, true),
-			r(uartIIR, 0x02, false), w(uartIER, 0, false),
-			w(uartIER, ierTHRI|ierRDI, true), w(uartIER, ierRDI, false),
+			wr(uartRBR, 'a', false), // ETBEI off: no interrupt
+			wr(uartIER, ierTHRI, true), rd(uartIIR, 0x02, false),
+			wr(uartRBR, 'b', true), wr(uartRBR, 'c', true), rd(uartLSR, 0x60, true),
+			rd(uartIIR, 0x02, false), wr(uartIER, 0, false),
+			wr(uartIER, ierTHRI|ierRDI, true), wr(uartIER, ierRDI, false),
 		}, "abc"},
 		{"FIFO clear on THR side re-raises THRE", []uartStep{
-			w(uartIER, ierTHRI, true), r(uartIIR, 0x02, false), w(uartIIR, fcrXFR, true),
+			wr(uartIER, ierTHRI, true), rd(uartIIR, 0x02, false), wr(uartIIR, fcrXFR, true),
 		}, ""},
 		{"receive without FIFO", []uartStep{
-			in("ab", 1, false), r(uartLSR, 0x61, false), w(uartIER, ierRDI, true),
-			r(uartIIR, 0x04, true), in("b", 0, true), r(uartRBR, 'a', false),
-			r(uartLSR, 0x60, false), in("b", 1, true), r(uartRBR, 'b', false),
-			r(uartRBR, 0, false),
+			feed("ab", 1, false), rd(uartLSR, 0x61, false), wr(uartIER, ierRDI, true),
+			rd(uartIIR, 0x04, true), feed("b", 0, true), rd(uartRBR, 'a', false),
+			rd(uartLSR, 0x60, false), feed("b", 1, true), rd(uartRBR, 'b', false),
+			rd(uartRBR, 0, false),
 		}, ""},
 		{"receive FIFO trigger level and timeout", []uartStep{
-			w(uartIIR, 0x81, false), w(uartIER, ierRDI, false),
-			in("abc", 3, true), r(uartIIR, 0xcc, true), in("defgh", 5, true), r(uartIIR, 0xc4, true),
-			r(uartRBR, 'a', true), r(uartIIR, 0xcc, true),
-			r(uartRBR, 'b', true), r(uartRBR, 'c', true), r(uartRBR, 'd', true),
-			r(uartRBR, 'e', true), r(uartRBR, 'f', true), r(uartRBR, 'g', true),
-			r(uartLSR, 0x61, true), r(uartRBR, 'h', false), r(uartLSR, 0x60, false),
-			r(uartIIR, 0xc1, false),
+			wr(uartIIR, 0x81, false), wr(uartIER, ierRDI, false),
+			feed("abc", 3, true), rd(uartIIR, 0xcc, true), feed("defgh", 5, true), rd(uartIIR, 0xc4, true),
+			rd(uartRBR, 'a', true), rd(uartIIR, 0xcc, true),
+			rd(uartRBR, 'b', true), rd(uartRBR, 'c', true), rd(uartRBR, 'd', true),
+			rd(uartRBR, 'e', true), rd(uartRBR, 'f', true), rd(uartRBR, 'g', true),
+			rd(uartLSR, 0x61, true), rd(uartRBR, 'h', false), rd(uartLSR, 0x60, false),
+			rd(uartIIR, 0xc1, false),
 		}, ""},
 		{"RX FIFO clear", []uartStep{
-			w(uartIIR, 0x01, false), w(uartIER, ierRDI, false), in("xyz", 3, true),
-			w(uartIIR, 0x03, false), r(uartLSR, 0x60, false), r(uartIIR, 0xc1, false),
+			wr(uartIIR, 0x01, false), wr(uartIER, ierRDI, false), feed("xyz", 3, true),
+			wr(uartIIR, 0x03, false), rd(uartLSR, 0x60, false), rd(uartIIR, 0xc1, false),
 		}, ""},
 		{"toggling FIFO mode flushes", []uartStep{
-			w(uartIIR, 0x01, false), in("xyz", 3, false), r(uartLSR, 0x61, false),
-			w(uartIIR, 0x00, false), r(uartLSR, 0x60, false), r(uartIIR, 0x01, false),
+			wr(uartIIR, 0x01, false), feed("xyz", 3, false), rd(uartLSR, 0x61, false),
+			wr(uartIIR, 0x00, false), rd(uartLSR, 0x60, false), rd(uartIIR, 0x01, false),
 		}, ""},
 		{"loopback modem lines and disconnected input", []uartStep{
-			w(uartMCR, 0x1a, false), r(uartMSR, 0x90, false), w(uartMCR, 0x1f, false),
-			r(uartMSR, 0xf0, false), r(uartMCR, 0x1f, false), in("q", 0, false),
-			w(uartMCR, 0x08, false), r(uartMSR, 0xb0, false),
+			wr(uartMCR, 0x1a, false), rd(uartMSR, 0x90, false), wr(uartMCR, 0x1f, false),
+			rd(uartMSR, 0xf0, false), rd(uartMCR, 0x1f, false), feed("q", 0, false),
+			wr(uartMCR, 0x08, false), rd(uartMSR, 0xb0, false),
 		}, ""},
 		{"loopback overrun and interrupt priority", []uartStep{
-			w(uartMCR, mcrLoop, false), w(uartRBR, 'x', false), w(uartRBR, 'y', false),
-			w(uartIER, ierRLSI|ierRDI|ierTHRI, true), r(uartIIR, 0x06, true),
-			r(uartLSR, 0x63, true), // OE reported once, then cleared
-			r(uartLSR, 0x61, true), r(uartIIR, 0x04, true),
-			r(uartRBR, 'y', true), // the holding register was overwritten
-			r(uartIIR, 0x02, false), r(uartIIR, 0x01, false),
+			wr(uartMCR, mcrLoop, false), wr(uartRBR, 'x', false), wr(uartRBR, 'y', false),
+			wr(uartIER, ierRLSI|ierRDI|ierTHRI, true), rd(uartIIR, 0x06, true),
+			rd(uartLSR, 0x63, true), // OE reported once, then cleared
+			rd(uartLSR, 0x61, true), rd(uartIIR, 0x04, true),
+			rd(uartRBR, 'y', true), // the holding register was overwritten
+			rd(uartIIR, 0x02, false), rd(uartIIR, 0x01, false),
 		}, ""},
 		{"loopback with FIFO keeps order", []uartStep{
-			w(uartIIR, 0x01, false), w(uartMCR, mcrLoop, false),
-			w(uartRBR, '1', false), w(uartRBR, '2', false),
-			r(uartRBR, '1', false), r(uartRBR, '2', false), r(uartLSR, 0x60, false),
+			wr(uartIIR, 0x01, false), wr(uartMCR, mcrLoop, false),
+			wr(uartRBR, '1', false), wr(uartRBR, '2', false),
+			rd(uartRBR, '1', false), rd(uartRBR, '2', false), rd(uartLSR, 0x60, false),
 		}, ""},
 	}
 	for _, tc := range tests {

@@ -92,7 +92,7 @@ func (h *overlayHeader) encode() []byte {
 	le.PutUint64(b[72:], h.bitmapOff)
 	le.PutUint64(b[80:], h.bitmapLen)
 	le.PutUint64(b[88:], h.dataOff)
-	le.PutUint32(b[96:], crc32.Checksum(b[:overlayHeaderFields], castagnoli))
+	le.PutUint32(b[96:], crc32Castagnoli(b[:overlayHeaderFields]))
 	return b
 }
 
@@ -106,7 +106,7 @@ func decodeOverlayHeader(b []byte) (overlayHeader, error) {
 	if string(b[:8]) != overlayMagic {
 		return h, errors.New("not a popek overlay (bad magic)")
 	}
-	if crc32.Checksum(b[:overlayHeaderFields], castagnoli) != le.Uint32(b[96:]) {
+	if crc32Castagnoli(b[:overlayHeaderFields]) != le.Uint32(b[96:]) {
 		return h, errors.New("corrupt header (checksum mismatch)")
 	}
 	if v := le.Uint32(b[8:]); v != overlayVersion {
@@ -470,3 +470,5 @@ func (o *overlayImage) Close() error {
 	}
 	return err
 }
+
+func crc32Castagnoli(b []byte) uint32 { return crc32.Checksum(b, castagnoli) }

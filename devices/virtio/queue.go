@@ -113,8 +113,8 @@ func (q *Queue) Pop() (*Chain, bool) {
 		}
 		// Ask for a notification when the driver adds the next buffer, then
 		// look again: it may have added one before seeing avail_event.
-		store16(q.ram, q.used+6+8*uint64(q.size), q.lastAvail)
-		q.ram.MarkDirtyRange(q.used+6+8*uint64(q.size), 2)
+		store16(q.ram, q.used+4+8*uint64(q.size), q.lastAvail)
+		q.ram.MarkDirtyRange(q.used+4+8*uint64(q.size), 2)
 		availIdx = load16(q.ram, q.avail+2)
 		if availIdx == q.lastAvail {
 			return nil, false
