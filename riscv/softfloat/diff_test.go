@@ -17,6 +17,8 @@ import (
 var diffCases = flag.Int("softfloat.n", 0,
 	"cases per operation for TestDifferentialQEMU (default 20000; also $SOFTFLOAT_N)")
 
+var diffSeed = flag.Uint64("softfloat.seed", 20260101, "random seed for TestDifferentialQEMU")
+
 const defaultDiffCases = 20000
 
 func diffCaseCount(t *testing.T) int {
@@ -182,14 +184,20 @@ func TestDifferentialQEMU(t *testing.T) {
 		}
 	}()
 
-	gen := newCaseGen(20260101)
+	gen := newCaseGen(*diffSeed)
 	const batchSize = 1 << 14
 	total := 0
 	for i, op := range ops {
+		fixed := fixedCases(i, op)
+		count := len(fixed) + n
 		mismatches := 0
-		for done := 0; done < n; {
-			batch := make([]diffCase, min(batchSize, n-done))
+		for done := 0; done < count; {
+			batch := make([]diffCase, min(batchSize, count-done))
 			for j := range batch {
+				if k := done + j; k < len(fixed) {
+					batch[j] = fixed[k]
+					continue
+				}
 				a, b, c := gen.operands(op)
 				batch[j] = diffCase{op: i, rm: gen.rm(), a: a, b: b, c: c}
 			}
@@ -210,10 +218,45 @@ func TestDifferentialQEMU(t *testing.T) {
 			}
 			done += len(batch)
 		}
-		total += n
+		total += count
 		if mismatches > 0 {
-			t.Errorf("%s: %d of %d cases differ from QEMU", op.name, mismatches, n)
+			t.Errorf("%s: %d of %d cases differ from QEMU", op.name, mismatches, count)
 		}
 	}
 	t.Logf("%d cases over %d operations compared with QEMU", total, len(ops))
+}
+
+// fixedCases are run before the random ones: the hand-checked corner
+// cases, then every combination of special operands in every rounding
+// mode.
+func fixedCases(i int, op opSpec) []diffCase {
+	var cs []diffCase
+	for _, tc := range cornerCases {
+		if tc.op == op.name {
+			cs = append(cs, diffCase{op: i, rm: tc.rm, a: tc.a, b: tc.b, c: tc.c})
+		}
+	}
+	var vals []uint64
+	if op.in.isFloat() {
+		vals = specialValues(formatOf(op.in))
+	} else {
+		vals = specialInts(op.in)
+	}
+	bs, c3 := []uint64{0}, []uint64{0}
+	if op.arity >= 2 {
+		bs = vals
+	}
+	if op.arity == 3 {
+		c3 = vals
+	}
+	for rm := RNE; rm <= RMM; rm++ {
+		for _, a := range vals {
+			for _, b := range bs {
+				for _, c := range c3 {
+					cs = append(cs, diffCase{op: i, rm: rm, a: a, b: b, c: c})
+				}
+			}
+		}
+	}
+	return cs
 }

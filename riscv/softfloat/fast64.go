@@ -17,7 +17,18 @@ const (
 	// safeLow64 keeps products, quotients and squares and their rounding
 	// errors well clear of the subnormal range.
 	safeLow64 = 0x1p-900
+	// safeHigh64 keeps the error-free transformations' intermediate sums
+	// clear of overflow.
+	safeHigh64 = 0x1p1000
 )
+
+// twoSum is Knuth's error-free addition: s+err == x+y exactly.
+func twoSum(x, y float64) (s, err float64) {
+	s = float64(x + y)
+	bv := float64(s - x)
+	av := float64(s - bv)
+	return s, float64(float64(x-av) + float64(y-bv))
+}
 
 func inexactIf(nonzero float64) uint8 {
 	if nonzero != 0 {
@@ -28,14 +39,10 @@ func inexactIf(nonzero float64) uint8 {
 
 func fastAdd64(a, b uint64) (uint64, uint8, bool) {
 	x, y := math.Float64frombits(a), math.Float64frombits(b)
-	s := float64(x + y)
+	s, err := twoSum(x, y)
 	if m := math.Abs(s); !(m >= minNormal64 && m <= math.MaxFloat64) {
 		return 0, 0, false
 	}
-	// Knuth's TwoSum: err is exactly x+y-s.
-	bv := float64(s - x)
-	av := float64(s - bv)
-	err := float64(float64(x-av) + float64(y-bv))
 	return math.Float64bits(s), inexactIf(err), true
 }
 
@@ -72,4 +79,30 @@ func fastSqrt64(a uint64) (uint64, uint8, bool) {
 	}
 	r := math.Sqrt(x)
 	return math.Float64bits(r), inexactIf(math.FMA(-r, r, x)), true
+}
+
+// fastMulAdd64 decides whether r = RN(x*y+z) is exact. x*y = u1+u2
+// exactly (u2 by FMA) and u1+z = s+t exactly (TwoSum), so
+// x*y+z-r = (t+u2)-(r-s), and r-s is exact in floating point: either u1
+// and z have opposite signs and are within a factor of two, so t = 0
+// (Sterbenz), |s| >= |u2| or s = 0, and r = RN(s+u2) (Fast2Sum lemma); or
+// |s| is at least half of max(|u1|,|z|), so |t+u2| <= 1.5 ulp(s) and r is
+// within a factor of two of s (Sterbenz again). Hence the float d = r-s
+// equals t+u2 exactly iff twoSum(t, u2) returns (d, 0).
+func fastMulAdd64(a, b, c uint64) (uint64, uint8, bool) {
+	x, y, z := math.Float64frombits(a), math.Float64frombits(b), math.Float64frombits(c)
+	r := math.FMA(x, y, z)
+	u1 := float64(x * y)
+	mr, mu, mz := math.Abs(r), math.Abs(u1), math.Abs(z)
+	if !(mr >= safeLow64 && mr <= safeHigh64 && mu >= safeLow64 && mu <= safeHigh64 && mz <= safeHigh64) {
+		return 0, 0, false
+	}
+	u2 := math.FMA(x, y, -u1)
+	s, t := twoSum(u1, z)
+	d := float64(r - s)
+	w, werr := twoSum(t, u2)
+	if w == d && werr == 0 {
+		return math.Float64bits(r), 0, true
+	}
+	return math.Float64bits(r), FlagNX, true
 }

@@ -100,5 +100,10 @@ func F32MulAdd(a, b, c uint32, rm uint8) (uint32, uint8) {
 
 // F64MulAdd returns a*b+c with a single rounding (fused multiply-add).
 func F64MulAdd(a, b, c uint64, rm uint8) (uint64, uint8) {
+	if rm == RNE {
+		if r, fl, ok := fastMulAdd64(a, b, c); ok {
+			return r, fl
+		}
+	}
 	return binary64().mulAdd(a, b, c, rm)
 }

@@ -85,25 +85,54 @@ func (g *caseGen) float(f format) uint64 {
 	return g.sign(f) | g.exp(f)<<f.fracBits | g.frac(f)
 }
 
-// special returns one of the values every operation must get right, so
-// that combinations of them (inf*0 with a NaN addend, say) come up often.
+// special returns one of specialValues, so that combinations of them
+// (inf*0 with a NaN addend, say) come up often in random cases too.
 func (g *caseGen) special(f format) uint64 {
+	v := specialValues(f)
+	return v[g.r.IntN(len(v))]
+}
+
+// specialValues are the values every operation must get right, in both
+// signs; the differential test also runs their full cross product.
+func specialValues(f format) []uint64 {
 	one := uint64(f.bias()) << f.fracBits
-	v := []uint64{
+	var v []uint64
+	for _, m := range []uint64{
 		0,                          // zero
 		f.infBits(),                // infinity
 		f.defaultNaN(),             // quiet NaN
 		f.infBits() | 1,            // signalling NaN
-		f.infBits() | f.fracMask(), // quiet NaN with payload
+		f.infBits() | f.fracMask(), // quiet NaN with a payload
 		1,                          // smallest subnormal
 		f.fracMask(),               // largest subnormal
 		1 << f.fracBits,            // smallest normal
 		f.maxFinite(),              // largest finite
-		one,                        // 1.0
+		one,                        // 1
 		one | 1,                    // 1 + ulp
 		one - 1,                    // 1 - ulp/2
-	}[g.r.IntN(12)]
-	return g.sign(f) | v
+	} {
+		v = append(v, m, m|f.signBit())
+	}
+	return v
+}
+
+// specialInts are integer operands at the edges of the float formats'
+// exact ranges and of the integer types.
+func specialInts(k kind) []uint64 {
+	v := []uint64{0, 1, 2, 3, 1<<24 - 1, 1 << 24, 1<<24 + 1, 1<<24 + 3, 0x7fffffff, 0x80000000, 0xffffffff}
+	if !k.is32() {
+		v = append(v, 1<<53-1, 1<<53, 1<<53+1, 1<<53+3, 1<<63-1, 1<<63, 1<<64-1, 1<<63+1<<10, 1<<64-1<<10)
+	}
+	if k == kindI32 || k == kindI64 {
+		for _, x := range v {
+			if k == kindI32 {
+				v = append(v, -x&0xffffffff)
+			} else {
+				v = append(v, -x)
+			}
+		}
+	}
+	return v
 }
 
 // withExp builds a finite value with a clamped exponent field.

@@ -132,6 +132,15 @@ pass:
 
   .globl fail
 fail:
+  /* keep every register for the harness's report (t6 holds the expected
+   * value of a failed TEST_CASE) */
+  csrw mscratch, t0
+  la t0, failregs
+  .irp r, 1, 2, 3, 4, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31
+  sd x\r, \r * 8(t0)
+  .endr
+  csrr t1, mscratch
+  sd t1, 5 * 8(t0)
   fence
   mv s0, gp
   bnez s0, 1f
@@ -218,6 +227,8 @@ fromhost: .dword 0
 trapinfo: .fill 16, 8, 0
   .globl strapinfo
 strapinfo: .fill 16, 8, 0
+  .globl failregs
+failregs: .fill 32, 8, 0
 
   .bss
   .align 12
