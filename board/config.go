@@ -58,6 +58,8 @@ type Config struct {
 	MMU string
 	// RNGSeed, when set, goes into /chosen/rng-seed.
 	RNGSeed []byte
+	// Throttle, when set, runs after every hart run slice (see SliceHook).
+	Throttle SliceHook
 }
 
 // MinMemSize is the least RAM a machine accepts.

@@ -9,6 +9,8 @@ import (
 type hartSlot struct {
 	state      sbi.HartState
 	entry, arg uint64 // for START_PENDING / RESUME_PENDING: pc and a1
+	// suspend asks for a retentive HSM suspend once the ECALL has returned.
+	suspend bool
 }
 
 // sbiPlatform is the Machine as the SBI sees it; a separate type keeps the
@@ -50,19 +52,19 @@ func (p *sbiPlatform) HartStatus(id uint64) sbi.HartState {
 	return m.slots[id].state
 }
 
-// HartSuspend: the wake-up condition is "an interrupt is pending", which a
-// WFI-like wait may report spuriously, so a retentive suspend returns at
-// once, exactly like a WFI that wakes immediately. A non-retentive one
-// resumes at resumeAddr through RESUME_PENDING with fresh hart state.
+// HartSuspend stops the caller's Run once the ECALL completes; the hart
+// loop then puts the hart into a WFI sleep (retentive: the ECALL returns
+// SUCCESS on wake-up) or a sleep that wakes at resumeAddr (non-retentive).
 func (p *sbiPlatform) HartSuspend(caller uint64, nonRetentive bool, resumeAddr, opaque uint64) sbi.Error {
-	if !nonRetentive {
-		return sbi.Success
-	}
 	m := p.m()
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	s := &m.slots[caller]
-	s.state, s.entry, s.arg = sbi.HartResumePending, resumeAddr, opaque
+	if nonRetentive {
+		s.state, s.entry, s.arg = sbi.HartResumePending, resumeAddr, opaque
+	} else {
+		s.suspend = true
+	}
 	m.harts[caller].Stop()
 	return sbi.Success
 }

@@ -58,7 +58,7 @@ func (m *Machine) hartLoop(i int) {
 	h := m.harts[i]
 	pollHTIF := i == 0 && m.htif.toHost != 0
 	for m.waitRunnable(i) {
-		h.Run(runSlice)
+		m.runThrottled(i, h)
 		if pollHTIF {
 			m.pollHTIF()
 		}
@@ -79,10 +79,18 @@ func (m *Machine) waitRunnable(i int) bool {
 		if !m.pauseReq {
 			switch s.state {
 			case sbi.HartStarted:
+				if s.suspend {
+					s.suspend = false
+					waitForInterrupt(h)
+				}
 				h.ClearStop()
 				return true
-			case sbi.HartStartPending, sbi.HartResumePending:
+			case sbi.HartStartPending:
 				enterSupervisor(h, s.entry, uint64(i), s.arg)
+				s.state = sbi.HartStarted
+				continue
+			case sbi.HartResumePending:
+				resumeSupervisor(h, s.entry, uint64(i), s.arg)
 				s.state = sbi.HartStarted
 				continue
 			}

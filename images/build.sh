@@ -12,7 +12,8 @@
 set -euo pipefail
 
 IMAGES_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-BUILD_DIR=${BUILD_DIR:-/tmp/popek-guest-build}
+REPO_DIR=$(dirname "$IMAGES_DIR")
+BUILD_DIR=$(realpath -m "${BUILD_DIR:-/tmp/popek-guest-build}")
 JOBS=${JOBS:-$(nproc)}
 LINUX_TARBALL=/usr/src/linux-source-6.1.tar.xz
 LINUX_DIR=$BUILD_DIR/linux-source-6.1
@@ -21,7 +22,7 @@ APT_PACKAGES=(linux-source-6.1 gcc-riscv64-linux-gnu binutils-riscv64-linux-gnu
 	make bc flex bison libssl-dev libelf-dev cpio xz-utils gzip perl python3)
 
 # Fixed identity/time so rebuilding unchanged sources gives identical bytes.
-export KBUILD_BUILD_USER=popek KBUILD_BUILD_HOST=popek
+export KBUILD_BUILD_USER=popek KBUILD_BUILD_HOST=popek KBUILD_BUILD_VERSION=1
 export KBUILD_BUILD_TIMESTAMP='Thu Jan  1 00:00:00 UTC 1970'
 export SOURCE_DATE_EPOCH=0
 
@@ -49,15 +50,18 @@ install_deps() {
 	DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "${missing[@]}"
 }
 
+# The stamp records which tarball was unpacked, so a Debian update of
+# linux-source-6.1 gets a fresh tree instead of a stale one.
 unpack_linux() {
-	case $BUILD_DIR/ in "$IMAGES_DIR"/*) die "BUILD_DIR must be outside the repository";; esac
 	[[ -f $LINUX_TARBALL ]] || die "$LINUX_TARBALL missing (apt-get install linux-source-6.1)"
-	if [[ -f $LINUX_DIR/.popek-unpacked ]]; then return; fi
+	local stamp=$LINUX_DIR/.popek-unpacked want
+	want=$(stat -c '%s %Y' "$LINUX_TARBALL")
+	if [[ -f $stamp && $(cat "$stamp") == "$want" ]]; then return; fi
 	log "unpacking $LINUX_TARBALL into $BUILD_DIR"
 	rm -rf "$LINUX_DIR"
 	mkdir -p "$BUILD_DIR"
 	tar -C "$BUILD_DIR" -xf "$LINUX_TARBALL"
-	touch "$LINUX_DIR/.popek-unpacked"
+	echo "$want" >"$stamp"
 }
 
 kmake() { nice -n 10 make -C "$LINUX_DIR" ARCH=riscv CROSS_COMPILE=$CROSS "$@"; }
@@ -116,7 +120,7 @@ build_tinyinit() {
 	find_go
 	log "building tinyinit"
 	mkdir -p "$BUILD_DIR"
-	(cd "$IMAGES_DIR/.." && GOOS=linux GOARCH=riscv64 CGO_ENABLED=0 nice -n 10 "$GO" build \
+	(cd "$REPO_DIR" && GOOS=linux GOARCH=riscv64 CGO_ENABLED=0 nice -n 10 "$GO" build \
 		-trimpath -ldflags='-s -w -buildid=' -o "$BUILD_DIR/tinyinit.bin" ./images/tinyinit)
 	(cd "$IMAGES_DIR/userland" && "$GO" run ./mkinitramfs \
 		-init "$BUILD_DIR/tinyinit.bin" -o "$BUILD_DIR/tinyinit.cpio")
@@ -124,6 +128,7 @@ build_tinyinit() {
 }
 
 main() {
+	case $BUILD_DIR/ in "$REPO_DIR"/*) die "BUILD_DIR must be outside the repository" ;; esac
 	(($# > 0)) || set -- all
 	local step
 	for step in "$@"; do

@@ -1,14 +1,14 @@
 #!/usr/bin/env python3
 """Boots the committed guest images on QEMU's virt board and drives the shell.
 
-  images/qemu_smoke.py [--smp N] [--mem 256M] [--timeout S]
+  images/qemu_smoke.py [--smp N] [--mem 256M] [--append CMDLINE] [--timeout S]
 
 Checks that the u-root image reaches the popeksh prompt, runs a few commands
 (uname -a, cat /proc/cpuinfo, ls /dev), and that `poweroff` makes QEMU exit;
 then that tinyinit prints its line and QEMU exits. Prints the timings. Needs
 only qemu-system-riscv64 (with its bundled OpenSBI) and python3.
 """
-import argparse, gzip, os, select, subprocess, sys, tempfile, time
+import argparse, gzip, os, re, select, subprocess, sys, tempfile, time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 PROMPT = b"popek# "
@@ -16,8 +16,14 @@ BANNER = b"popek guest:"
 TINY = b"popek-tinyinit: hello from user space"
 
 
+def default_cmdline():
+    """The DefaultCmdline constant of images.go, so QEMU boots what popek boots."""
+    with open(os.path.join(HERE, "images.go")) as f:
+        return re.search(r'const DefaultCmdline = "([^"]*)"', f.read()).group(1)
+
+
 class Guest:
-    def __init__(self, kernel, initrd, smp, mem, append="console=ttyS0"):
+    def __init__(self, kernel, initrd, smp, mem, append):
         self.t0 = time.monotonic()
         self.p = subprocess.Popen(
             ["qemu-system-riscv64", "-M", "virt", "-smp", str(smp), "-m", mem,
@@ -72,6 +78,7 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--smp", type=int, default=2)
     ap.add_argument("--mem", default="256M")
+    ap.add_argument("--append", default=default_cmdline(), help="kernel command line (default: images.DefaultCmdline)")
     ap.add_argument("--timeout", type=float, default=180)
     ap.add_argument("--log", help="write the full console transcript here")
     a = ap.parse_args()
@@ -81,7 +88,7 @@ def main():
         with gzip.open(os.path.join(HERE, "linux-Image.gz")) as src, open(kernel, "wb") as dst:
             dst.write(src.read())
 
-        g = Guest(kernel, os.path.join(HERE, "initramfs.cpio.gz"), a.smp, a.mem)
+        g = Guest(kernel, os.path.join(HERE, "initramfs.cpio.gz"), a.smp, a.mem, a.append)
         transcript = []
         try:
             _, t_kernel = g.expect(b"Linux version", a.timeout)
@@ -93,10 +100,10 @@ def main():
                 ("uname -a", "Linux popek 6.1"),
                 ("cat /proc/cpuinfo", "isa\t\t: rv64imafdc"),
                 ("ls /dev", "ttyS0"),
-                ("cat /proc/cmdline", "console=ttyS0"),
+                ("cat /proc/cmdline", a.append),
                 ("echo $((6*7))", "42"),
                 ("mount", "devtmpfs /dev devtmpfs"),
-                ("ps", "popeksh"),
+                ("ps -A", " init "),
                 ("free", "Mem:"),
                 ("ip addr show lo", "127.0.0.1"),
                 ("dmesg", "Run /init as init process"),
@@ -104,8 +111,10 @@ def main():
                 ("echo hello | shasum -a 256", "5891b5b522d5df086d0ff0b110fbd9d21bb4fc7163af34d08286a2e846f6be03"),
                 ("hexdump /etc/hostname", "|popek.|"),
                 ("find /etc -name passwd", "/etc/passwd"),
-                ("sh -c 'echo from-gosh'", "from-gosh"),
+                ("sh -c 'echo from-sh'", "from-sh"),
+                ("gosh -c 'echo from-gosh'", "from-gosh"),
                 ("date +%Y", "20"),
+                ("gzip -d -c /proc/config.gz | grep SOFTLOCKUP_DETECTOR=", "CONFIG_SOFTLOCKUP_DETECTOR=y"),
             ]
             for cmd, want in checks:
                 out = g.run(cmd)
@@ -140,7 +149,7 @@ def main():
             if g.p.poll() is None:
                 g.p.kill()
 
-        g = Guest(kernel, os.path.join(HERE, "tinyinit.cpio.gz"), a.smp, a.mem)
+        g = Guest(kernel, os.path.join(HERE, "tinyinit.cpio.gz"), a.smp, a.mem, a.append)
         _, t_tiny = g.expect(TINY, a.timeout)
         rc, t_off = g.wait_exit(60)
         print("ok  tinyinit: line at %.2fs, QEMU exited with %d at %.2fs" % (t_tiny, rc, t_off))

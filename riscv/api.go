@@ -17,7 +17,8 @@ type Bus interface {
 // SBI handles ECALLs from S-mode as hypercalls when the VMM itself is the
 // firmware (direct kernel boot). It runs on the calling hart's goroutine,
 // reads a0-a7 from h.X[10:18] and writes the results to a0 and a1; the hart
-// then advances past the ECALL.
+// then advances past the ECALL, unless the handler changed h.PC (through
+// SetState, say), in which case it continues there.
 type SBI interface {
 	Ecall(h *Hart)
 }

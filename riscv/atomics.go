@@ -27,10 +27,8 @@ func (h *Hart) amoPtr(va, size uint64, store bool) (unsafe.Pointer, int) {
 		arr = h.st
 	}
 	if e := &arr[(va>>pageShift)&tlbMask]; e.tag == tag {
-		h.memOps++
 		return unsafe.Add(h.ramPtr, va+e.add), storeOK
 	}
-	h.memOps++
 	h.stats.TLBMisses++
 	acc := accLoad
 	if store {

@@ -25,14 +25,17 @@ type block struct {
 	fall, taken *block
 }
 
-// blockCache holds a hart's decoded blocks.
+// blockCache holds a hart's decoded blocks. A block is valid while its gen
+// equals the cache's. FENCE.I only advances gen: the stale blocks stay in
+// m and are revalidated on their next lookup if RAM still holds the same
+// instruction bits (Linux issues FENCE.I often; re-decoding everything each
+// time would dominate). Blocks known to be overwritten are deleted.
 type blockCache struct {
 	gen   uint64
-	m     map[uint64]*block   // by guest-physical address
-	pages map[uint64][]*block // by RAM offset of the page they were decoded from
-	code  []uint64            // bitmap: RAM pages holding decoded code
-	count int
-	jc    [1 << jcBits]*block // direct-mapped front of m
+	m     map[uint64]*block   // by guest-physical address, valid or stale
+	pages map[uint64][]*block // valid blocks by RAM offset of their page
+	code  []uint64            // bitmap: RAM pages holding valid blocks
+	jc    [1 << jcBits]*block // direct-mapped front of m (valid blocks)
 
 	// scratch holds the single instruction decoded when a block cannot be
 	// cached (fetch from ROM/MMIO, a page with non-uniform PMP, an
@@ -55,7 +58,7 @@ func (c *blockCache) isCode(off uint64) bool {
 	return p>>6 < uint64(len(c.code)) && c.code[p>>6]&(1<<(p&63)) != 0
 }
 
-// invalidatePage drops the blocks decoded from the RAM page at off.
+// invalidatePage deletes the blocks decoded from the RAM page at off.
 func (c *blockCache) invalidatePage(off uint64) {
 	off &^= pageMask
 	for _, b := range c.pages[off] {
@@ -64,7 +67,6 @@ func (c *blockCache) invalidatePage(off uint64) {
 		if j := &c.jc[(b.pa>>1)&jcMask]; *j == b {
 			*j = nil
 		}
-		c.count--
 	}
 	delete(c.pages, off)
 	p := off >> pageShift
@@ -73,21 +75,24 @@ func (c *blockCache) invalidatePage(off uint64) {
 	}
 }
 
-// flushAll drops every decoded block (FENCE.I).
+// flushAll makes every block stale (FENCE.I). Beyond maxBlocks the stale
+// blocks are dropped too, which bounds the cache.
 func (c *blockCache) flushAll() {
 	c.gen++
-	clear(c.m)
+	if len(c.m) >= maxBlocks {
+		clear(c.m)
+	}
 	clear(c.pages)
 	clear(c.code)
 	c.jc = [1 << jcBits]*block{}
-	c.count = 0
 }
 
 // lookup returns the block for virtual pc, decoding it if needed. On a
-// fetch fault it takes the trap and returns nil; h.PC is then the handler.
+// fetch fault it takes the trap and returns nil; h.PC must equal pc on
+// entry (it is the trap's epc) and is the handler afterwards.
 func (h *Hart) lookup(pc uint64) *block {
 	if e := &h.fe[(pc>>pageShift)&tlbMask]; e.tag == pc&^pageMask {
-		h.stats.fetchHits++
+		h.fetchHits++
 		pa := pc + e.add
 		c := &h.blocks
 		if b := c.jc[(pa>>1)&jcMask]; b != nil && b.pa == pa && b.gen == c.gen {
@@ -101,6 +106,7 @@ func (h *Hart) lookup(pc uint64) *block {
 // fetchMiss translates pc after a fetch TLB miss.
 func (h *Hart) fetchMiss(pc uint64) *block {
 	h.stats.TLBMisses++
+	h.fetchMisses++
 	pa, psize, ok := h.translate(pc, accFetch, h.priv)
 	if !ok {
 		h.raise()
@@ -127,16 +133,21 @@ func (h *Hart) fetchMiss(pc uint64) *block {
 // passed the fetch checks).
 func (h *Hart) blockAt(pc, pa uint64) *block {
 	c := &h.blocks
-	if b := c.m[pa]; b != nil {
+	b := c.m[pa]
+	switch {
+	case b != nil && b.gen == c.gen:
 		c.jc[(pa>>1)&jcMask] = b
 		return b
-	}
-	b := h.decodeBlock(pa)
-	if b == nil {
-		return h.scratchBlock(pc, pa)
-	}
-	if c.count >= maxBlocks {
-		c.flushAll()
+	case b != nil && h.sameBits(b):
+		// Stale after a FENCE.I but unchanged: valid again.
+	default:
+		if b = h.decodeBlock(pa); b == nil {
+			return h.scratchBlock(pc, pa)
+		}
+		if len(c.m) >= maxBlocks {
+			c.flushAll()
+		}
+		c.m[pa] = b
 	}
 	b.gen = c.gen
 	off := (pa - h.ramBase) &^ pageMask
@@ -145,11 +156,26 @@ func (h *Hart) blockAt(pc, pa uint64) *block {
 		c.code[p>>6] |= 1 << (p & 63)
 		h.dropStoreEntriesFor(off)
 	}
-	c.m[pa] = b
 	c.pages[off] = append(c.pages[off], b)
 	c.jc[(pa>>1)&jcMask] = b
-	c.count++
 	return b
+}
+
+// sameBits reports whether RAM still holds the instructions b was decoded
+// from.
+func (h *Hart) sameBits(b *block) bool {
+	off := b.pa - h.ramBase
+	for i := range b.insts {
+		in := &b.insts[i]
+		w := uint32(h.ram16(off + uint64(in.off)))
+		if in.len == 4 {
+			w |= uint32(h.ram16(off+uint64(in.off)+2)) << 16
+		}
+		if w != in.raw {
+			return false
+		}
+	}
+	return true
 }
 
 // decodeBlock decodes the instructions from RAM at pa up to the end of the
@@ -240,7 +266,7 @@ func (h *Hart) fetchHalf(pa, va uint64) (uint32, bool) {
 	if h.inRAM(pa, 2) {
 		return uint32(h.ram16(pa - h.ramBase)), true
 	}
-	if h.bus != nil {
+	if h.bus != nil && validPA(pa, 2) {
 		if v, ok := h.bus.Read(pa, 2); ok {
 			return uint32(v & 0xffff), true
 		}

@@ -1,14 +1,14 @@
 package riscv
 
 // Immediate extraction for the 32-bit formats.
-func immI(w uint32) int64 { return int64(int32(w) >> 20) }
-func immS(w uint32) int64 { return int64(int32(w)>>25<<5) | int64(w>>7&0x1f) }
-func immB(w uint32) int64 {
-	return int64(int32(w)>>31<<12) | int64(w>>7&1)<<11 | int64(w>>25&0x3f)<<5 | int64(w>>8&0xf)<<1
+func immI(w uint32) int32 { return int32(w) >> 20 }
+func immS(w uint32) int32 { return int32(w)>>25<<5 | int32(w>>7&0x1f) }
+func immB(w uint32) int32 {
+	return int32(w)>>31<<12 | int32(w>>7&1)<<11 | int32(w>>25&0x3f)<<5 | int32(w>>8&0xf)<<1
 }
-func immU(w uint32) int64 { return int64(int32(w &^ 0xfff)) }
-func immJ(w uint32) int64 {
-	return int64(int32(w)>>31<<20) | int64(w>>12&0xff)<<12 | int64(w>>20&1)<<11 | int64(w>>21&0x3ff)<<1
+func immU(w uint32) int32 { return int32(w &^ 0xfff) }
+func immJ(w uint32) int32 {
+	return int32(w)>>31<<20 | int32(w>>12&0xff)<<12 | int32(w>>20&1)<<11 | int32(w>>21&0x3ff)<<1
 }
 
 // decode decodes the instruction whose low bits are in w: a 16-bit
@@ -38,8 +38,7 @@ func decode32(w uint32) inst {
 		rd:  uint8(w >> 7 & 0x1f),
 		rs1: uint8(w >> 15 & 0x1f),
 		rs2: uint8(w >> 20 & 0x1f),
-		rs3: uint8(w >> 27),
-		rm:  uint8(w >> 12 & 7),
+		fp:  uint8(w>>27) | uint8(w>>12&7)<<5,
 	}
 	in.op = decodeOp(w, &in)
 	if in.op.writesRdPure() && in.rd == 0 {
@@ -220,7 +219,7 @@ func decodeOpReg32(f3, f7 uint32) opcode {
 func decodeSystem(w uint32, in *inst) opcode {
 	f3 := w >> 12 & 7
 	if f3 != 0 {
-		in.imm = int64(w >> 20)
+		in.imm = int32(w >> 20)
 		return [8]opcode{opIllegal, opCSRRW, opCSRRS, opCSRRC, opIllegal, opCSRRWI, opCSRRSI, opCSRRCI}[f3]
 	}
 	switch w {
@@ -292,7 +291,7 @@ func decodeFMA(w uint32) opcode {
 		return opIllegal
 	}
 	fmt := w >> 25 & 3
-	k := (w & 0x7f - 0x43) / 4 // 0 madd, 1 msub, 2 nmsub, 3 nmadd
+	k := (w&0x7f - 0x43) / 4 // 0 madd, 1 msub, 2 nmsub, 3 nmadd
 	switch fmt {
 	case 0:
 		return [4]opcode{opFMADDS, opFMSUBS, opFNMSUBS, opFNMADDS}[k]

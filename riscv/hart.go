@@ -19,9 +19,24 @@ const (
 	PrivM Priv = 3
 )
 
-// Hart is one RV64GC processor. The exported register files may be read
-// and written by the SBI handler (which runs on the hart's goroutine) or
-// while the hart is not running; X[0] must stay zero.
+// Hart is one RV64GC processor (M, S and U modes, Sv39/48/57, Sstc).
+//
+// Run executes on one goroutine. The exported register files may be used by
+// the SBI handler (which runs on that goroutine) or while Run is not
+// executing; X[0] must stay zero. SetInterrupt, SetMtimecmp, Mtimecmp,
+// SetSupervisorTimer, Stop, ClearStop, RequestFlushTLB and RequestFenceI are
+// safe from any goroutine; everything else belongs to the Run goroutine or
+// to a stopped hart.
+//
+// Dirty tracking: the hart marks a RAM page dirty when it enters the page
+// into its store TLB and on every store that bypasses the TLB, so stores
+// through a cached entry are not marked again. To collect dirty pages while
+// harts run, stop them, call mem.RAM.TakeDirty, call RequestFlushTLB on
+// every hart, and let them run again: the flush is applied before their next
+// instruction, and their next store to each page marks it.
+//
+// The fast paths access guest RAM through host pointers in host byte order,
+// so the host must be little-endian (amd64, arm64, riscv64...).
 type Hart struct {
 	X  [32]uint64
 	F  [32]uint64
@@ -55,8 +70,11 @@ type Hart struct {
 	// set of the current fetch and data context.
 	tlb        [numTLBCtx]tlbSet
 	fe, ld, st *tlbArray
-	dataCtx    int
-	fetchCtx   int
+	// stPages has a bit for every RAM page that may have a store TLB
+	// entry, so that a page becoming code is searched for only if needed.
+	stPages  []uint64
+	dataCtx  int
+	fetchCtx int
 
 	// Decoded-block cache, keyed by guest-physical address.
 	blocks blockCache
@@ -66,6 +84,8 @@ type Hart struct {
 
 	// Timer bits (MTIP, STIP from comparators) as last evaluated.
 	timerBits uint64
+	// sysRetired reports whether the last system instruction retired.
+	sysRetired bool
 	// waiting is true between a WFI and the wake-up condition.
 	waiting bool
 
@@ -78,12 +98,17 @@ type Hart struct {
 	mtimecmp atomic.Uint64
 	sbiTimer atomic.Uint64
 	wake     chan struct{}
+	asleep   atomic.Bool // blocked in WFI (observable by other goroutines)
 	sleepT   *time.Timer
 
 	stats Stats
+	// traps counts every trap taken; Run charges them to its budget.
+	traps uint64
 	// memOps counts executed loads/stores so that TLB hits need no counter
 	// on the fast path (hits = memOps - misses).
-	memOps uint64
+	memOps      uint64
+	fetchHits   uint64 // fetch TLB hits (one per block lookup)
+	fetchMisses uint64
 }
 
 // Attention reasons, OR'ed into Hart.attn.
@@ -121,6 +146,7 @@ func New(cfg Config) *Hart {
 		h.ramSize = h.ram.Size()
 	}
 	h.blocks.init(h.ramSize)
+	h.stPages = make([]uint64, len(h.blocks.code))
 	h.sleepT = time.NewTimer(time.Hour)
 	h.sleepT.Stop()
 	h.Reset(0)

@@ -122,6 +122,8 @@ func (h *Hart) fillData(va, pa, psize uint64, priv Priv, acc access) {
 			return
 		}
 		h.ram.MarkDirty(ppage)
+		p := off >> pageShift
+		h.stPages[p>>6] |= 1 << (p & 63)
 		arr = &set.store
 	} else {
 		arr = &set.load
@@ -139,7 +141,7 @@ func (h *Hart) readPhys(pa, size, va uint64) (uint64, bool) {
 	if h.inRAM(pa, size) {
 		return h.ramRead(pa-h.ramBase, size), true
 	}
-	if h.bus == nil {
+	if h.bus == nil || !validPA(pa, size) {
 		return 0, h.fail(excLoadAccess, va)
 	}
 	if pa&(size-1) != 0 {
@@ -173,7 +175,7 @@ func (h *Hart) writePhys(pa, size, val, va uint64) int {
 		h.ramWrite(pa-h.ramBase, size, val)
 		return res
 	}
-	if h.bus == nil {
+	if h.bus == nil || !validPA(pa, size) {
 		h.fail(excStoreAccess, va)
 		return storeFail
 	}
@@ -210,6 +212,11 @@ func (h *Hart) noteRAMWrite(pa, n uint64) bool {
 	}
 	return hit
 }
+
+// Physical addresses have 56 bits; nothing beyond is handed to the bus.
+const paLimit = 1 << 56
+
+func validPA(pa, size uint64) bool { return pa < paLimit && size <= paLimit-pa }
 
 // ramRead reads size bytes at RAM offset off, little-endian.
 func (h *Hart) ramRead(off, size uint64) uint64 {

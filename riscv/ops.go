@@ -181,21 +181,24 @@ const (
 	numOps
 )
 
-// inst is one pre-decoded instruction.
+// inst is one pre-decoded instruction, 16 bytes so that the executor
+// indexes blocks with a shift.
 type inst struct {
-	imm int64  // immediate; the CSR number for CSR instructions
+	imm int32  // immediate (every RV64GC immediate fits); CSR number for CSR ops
 	raw uint32 // the instruction bits (16 for compressed), for tval
 	op  opcode
 	rd  uint8
 	rs1 uint8 // also the zimm of CSRR*I
 	rs2 uint8
-	rs3 uint8
-	rm  uint8 // FP rounding mode field
+	fp  uint8 // FP: rs3 in bits 4:0, the rounding-mode field in bits 7:5
 	len uint8 // 2 or 4 bytes
 	// off is the byte offset of the instruction from its block's start, so
 	// a block decoded once runs at whichever virtual address maps it.
 	off uint16
 }
+
+func (in *inst) rs3() uint8 { return in.fp & 31 }
+func (in *inst) rm() uint8  { return in.fp >> 5 }
 
 // endsBlock reports whether op must be the last instruction of a block:
 // control transfers and everything that can change privilege, translation,

@@ -167,16 +167,3 @@ func (p *pmpUnit) pageOK(pa uint64, priv Priv, acc access) bool {
 	}
 	return priv == PrivM
 }
-
-// OpenPMP makes PMP entry 0 a NAPOT region over all of memory with RWX, as
-// firmware does before it enters S-mode. The board calls it when it boots a
-// kernel directly in S-mode. A locked entry 0 is left alone.
-func (h *Hart) OpenPMP() {
-	if h.pmp.cfg[0]&pmpL != 0 {
-		return
-	}
-	h.pmp.addr[0] = pmpAddrMask
-	h.pmp.cfg[0] = pmpNAPOT<<3 | pmpR | pmpW | pmpX
-	h.pmp.decode()
-	h.flushTLB()
-}

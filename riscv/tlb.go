@@ -91,13 +91,18 @@ func (h *Hart) flushTLB() {
 	for i := range h.tlb {
 		h.tlb[i].clear()
 	}
+	clear(h.stPages)
 }
 
-// flushTranslated empties the TLBs of the contexts that use satp.
+// flushTranslated empties the TLBs of the contexts that use satp. The M
+// context's store entries go too, so that no store entry is left and the
+// stPages bitmap can start over.
 func (h *Hart) flushTranslated() {
 	for i := ctxS; i < numTLBCtx; i++ {
 		h.tlb[i].clear()
 	}
+	h.tlb[ctxM].store.clear()
+	clear(h.stPages)
 }
 
 // flushLoads empties the load TLBs (MXR changed).
@@ -128,6 +133,11 @@ func (h *Hart) sfence(va uint64, hasVA bool, asid uint64, hasASID bool) {
 // (page aligned), so stores to a page that now holds decoded code take the
 // slow path and invalidate it.
 func (h *Hart) dropStoreEntriesFor(off uint64) {
+	p := off >> pageShift
+	if p>>6 >= uint64(len(h.stPages)) || h.stPages[p>>6]&(1<<(p&63)) == 0 {
+		return // never entered in a store TLB since the last full flush
+	}
+	h.stPages[p>>6] &^= 1 << (p & 63)
 	for c := range h.tlb {
 		a := &h.tlb[c].store
 		for i := range a {

@@ -17,6 +17,7 @@ func (h *Hart) illegal(in *inst) bool { return h.exception(excIllegal, uint64(in
 // trap enters the trap handler for cause, with h.PC as the faulting (or
 // interrupted) instruction, delegating to S-mode per medeleg/mideleg.
 func (h *Hart) trap(cause, tval uint64, interrupt bool) {
+	h.traps++
 	var deleg uint64
 	if interrupt {
 		h.stats.Interrupts[cause%uint64(len(h.stats.Interrupts))]++
@@ -88,7 +89,7 @@ func (h *Hart) mret() {
 	h.priv = mpp
 	h.PC = h.csr.mepc
 	h.updateContext()
-	h.attn.Or(attnIRQ)
+	h.checkIRQ()
 }
 
 // sret returns from an S-mode trap.
@@ -108,5 +109,5 @@ func (h *Hart) sret() {
 	h.priv = spp
 	h.PC = h.csr.sepc
 	h.updateContext()
-	h.attn.Or(attnIRQ)
+	h.checkIRQ()
 }

@@ -59,6 +59,6 @@ func newRootCommand(stdin *os.File, stdout, stderr io.Writer) *cobra.Command {
 	root.SetIn(stdin)
 	root.SetOut(stdout)
 	root.SetErr(stderr)
-	root.AddCommand(newRunCommand(stdin, stdout, stderr), newVersionCommand(stdout))
+	root.AddCommand(append([]*cobra.Command{newRunCommand(stdin, stdout, stderr), newVersionCommand(stdout)}, newDaemonCommands(stdin, stdout, stderr)...)...)
 	return root
 }

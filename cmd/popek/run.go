@@ -259,7 +259,7 @@ func runGuest(o *runOptions, stdin *os.File, stdout, stderr io.Writer) error {
 			return &exitError{code: exitCode(st.Code)}
 		case board.ExitCanceled:
 			if s := signalled.Load(); s != nil {
-				return &exitError{code: 1, err: fmt.Errorf("terminated by %v", s)}
+				return &exitError{code: 1, err: fmt.Errorf("stopped by signal (%v)", s)}
 			}
 			return nil // Ctrl-A X
 		default:

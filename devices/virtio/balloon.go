@@ -78,7 +78,9 @@ type BalloonState struct {
 	StatsWanted  bool
 }
 
-// NewBalloon returns a balloon releasing pages of ram.
+// NewBalloon returns a balloon releasing pages of ram. With ram nil it uses
+// the RAM of the transport it is attached to, so a board can build it
+// before it maps guest memory.
 func NewBalloon(ram *mem.RAM) *Balloon { return &Balloon{ram: ram} }
 
 // SetTarget asks the guest to hold pages 4 KiB pages in the balloon. It
@@ -157,7 +159,12 @@ func (b *Balloon) QueueSizes(features uint64) []uint16 {
 	return sizes
 }
 
-func (b *Balloon) Attach(h Host) { b.host = h }
+func (b *Balloon) Attach(h Host) {
+	b.host = h
+	if b.ram == nil {
+		b.ram = h.RAM()
+	}
+}
 
 func (b *Balloon) Activate(features uint64, queues []*Queue) error {
 	b.mu.Lock()

@@ -5,6 +5,9 @@ import (
 	"encoding/binary"
 	"slices"
 	"testing"
+	"unsafe"
+
+	"golang.org/x/sys/unix"
 )
 
 func pfnList(addrs ...uint64) []byte {
@@ -55,8 +58,10 @@ func TestBalloonQueueLayout(t *testing.T) {
 				return
 			}
 			// Report a free page on the expected index: it must be released.
+			d.m.Quiesce()                               // the buffer must hold data before the device sees it
 			r := d.submit(c.reporting, false, in(4096)) // the reported range is the buffer
 			fill(d.mem(r.addrs[0], 4096), 0x5a)
+			d.m.Resume()
 			d.kick(c.reporting)
 			d.waitUsed(c.reporting, 1)
 			if !bytes.Equal(d.mem(r.addrs[0], 4096), make([]byte, 4096)) {
@@ -68,7 +73,7 @@ func TestBalloonQueueLayout(t *testing.T) {
 
 func TestBalloonInflateReleasesPages(t *testing.T) {
 	ram := newTestRAM(t, 4<<20)
-	bal := NewBalloon(ram)
+	bal := NewBalloon(nil) // takes the transport's RAM
 	d := newTestDriverRAM(t, bal, ram)
 	d.start(FeatureVersion1, 64)
 	region := d.alloc(5*4096, 4096)
@@ -77,6 +82,18 @@ func TestBalloonInflateReleasesPages(t *testing.T) {
 	// Pages 0, 1 (adjacent), 3, a frame outside RAM, and page 0 again.
 	pfns := pfnList(region, region+4096, region+3*4096, 0x1000, region)
 	d.call(0, false, out(pfns))
+	// The host really gave the memory back: released pages are no longer
+	// resident (checked before reading them faults zero pages in).
+	vec := make([]byte, 5)
+	pages := d.mem(region, 5*4096)
+	if _, _, errno := unix.Syscall(unix.SYS_MINCORE, uintptr(unsafe.Pointer(&pages[0])), uintptr(len(pages)), uintptr(unsafe.Pointer(&vec[0]))); errno != 0 {
+		t.Fatal(errno)
+	}
+	for i, wantGone := range []bool{true, true, false, true, false} {
+		if gone := vec[i]&1 == 0; gone != wantGone {
+			t.Errorf("page %d resident = %v after inflate", i, !gone)
+		}
+	}
 	for i, wantZero := range []bool{true, true, false, true, false} {
 		page := d.mem(region+uint64(i)*4096, 4096)
 		if isZero(page) != wantZero {
@@ -188,8 +205,10 @@ func TestBalloonPoisonKeepsReportedPages(t *testing.T) {
 			d := newTestDriverRAM(t, NewBalloon(ram), ram)
 			d.start(c.features, 64)
 			d.m.Write(regConfig+12, 4, uint64(c.poison))
+			d.m.Quiesce() // the buffer must hold data before the device sees it
 			r := d.submit(2, false, in(8192))
 			fill(d.mem(r.addrs[0], 8192), 0xaa)
+			d.m.Resume()
 			d.kick(2)
 			d.waitUsed(2, 1)
 			if got := isZero(d.mem(r.addrs[0], 8192)); got != c.released {

@@ -90,6 +90,7 @@ type Block struct {
 	host     Host
 
 	// Negotiated behaviour and scratch, used on the worker only.
+	features     uint64
 	writeThrough bool
 	iov          [][]byte
 
@@ -172,6 +173,7 @@ func (b *Block) Close() error                    { return b.img.Close() }
 // Activate notes whether the driver took FLUSH: a driver that did not
 // expects every completed write to be durable already.
 func (b *Block) Activate(features uint64, _ []*Queue) error {
+	b.features = features
 	b.writeThrough = features&BlockFFlush == 0
 	return nil
 }
@@ -251,8 +253,15 @@ func (b *Block) execute(c *Chain, dataIn uint64) (status byte, written uint64) {
 		c.WriteAt(b.serial[:n], 0)
 		return blkSOK, n
 	case blkTDiscard, blkTWriteZeroes:
-		if b.readOnly {
+		need := uint64(BlockFDiscard)
+		if typ == blkTWriteZeroes {
+			need = BlockFWriteZeroes
+		}
+		switch {
+		case b.readOnly: // a write to a read-only disk is an I/O error
 			return blkSIOErr, 0
+		case b.features&need == 0:
+			return blkSUnsupp, 0
 		}
 		return b.discardOrZero(c, typ), 0
 	}

@@ -393,3 +393,12 @@ func TestBlockImageLocked(t *testing.T) {
 	}
 	b2.Close()
 }
+
+func TestBlockDiscardNeedsNegotiation(t *testing.T) {
+	d := newBlkDriver(t, BlockConfig{Path: sparseFile(t, 1<<20)}, FeatureVersion1|BlockFFlush)
+	for _, typ := range []uint32{blkTDiscard, blkTWriteZeroes} {
+		if _, s := d.do(false, out(blkHeader(typ, 0)), out(dwzSegments([3]uint64{0, 8, 0}))); s != blkSUnsupp {
+			t.Errorf("type %d without its feature: status %d, want UNSUPP", typ, s)
+		}
+	}
+}

@@ -1,5 +1,7 @@
 package virtio
 
+import "github.com/popek-vm/popek/mem"
+
 // Device is a virtio device model behind a transport. Except where noted the
 // transport calls it with its own lock held, never concurrently with itself,
 // and never while the worker runs Notify.
@@ -13,6 +15,7 @@ type Device interface {
 	// QueueSizes gives the maximum size of every virtqueue that exists under
 	// the accepted features; its length is the number of queues (at most
 	// MaxQueues). Sizes must be powers of two no larger than MaxQueueSize.
+	// It must be a pure function of features: it may run at any time.
 	QueueSizes(features uint64) []uint16
 
 	// ReadConfig fills p from device config space at off. Bytes past the end
@@ -58,4 +61,7 @@ type Host interface {
 	// ConfigGeneration and, once the driver is running, raises the
 	// configuration change interrupt.
 	ConfigChanged()
+	// RAM is the guest memory the device's queues live in, for devices
+	// built before the machine created it (NewBalloon(nil)).
+	RAM() *mem.RAM
 }

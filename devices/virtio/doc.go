@@ -38,4 +38,21 @@
 // Pop validates every descriptor (addresses inside RAM, no loops, bounded
 // lengths, ordering); a malformed ring puts the device into DEVICE_NEEDS_RESET
 // instead of reaching the device, so device code only sees sane chains.
+//
+// Devices that receive from the host (console input, a network backend)
+// buffer the data and call Host.Kick for their receive queue; Notify then
+// pops as many buffers as it can fill. Pop re-arms EVENT_IDX when the ring is
+// empty, so the driver kicks when it adds more. A device that must hold a
+// buffer across Notify calls (the balloon's statistics buffer) keeps its
+// Chain.Head in its state and returns it with Queue.PushHead.
+//
+// # Snapshots
+//
+// MMIO.SaveState returns plain data (JSON and gob friendly) covering the
+// transport, every queue and, through Device.MarshalState, the device model.
+// Quiesce first so no request is in flight; restore guest RAM before
+// RestoreState, which re-validates the rings against it.
+//
+// The block device's copy-on-write overlay format is described in
+// blk_overlay.go.
 package virtio

@@ -38,7 +38,7 @@ type testQueue struct {
 }
 
 type testDriver struct {
-	t      *testing.T
+	t      testing.TB
 	ram    *mem.RAM
 	m      *MMIO
 	irq    *fakeIRQ

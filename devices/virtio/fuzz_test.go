@@ -45,75 +45,77 @@ func FuzzVirtqueue(f *testing.F) {
 	binary.LittleEndian.PutUint32(ind[8:], 48)
 	binary.LittleEndian.PutUint16(ind[12:], descFIndirect)
 	f.Add([]byte{4, 1, 0, 0, 0, 0x03}, append(ind, valid[:48]...))
-	f.Fuzz(func(t *testing.T, ctl []byte, memory []byte) {
-		if len(ctl) < 6 {
-			return
-		}
-		ram := newTestRAM(t, fuzzRAMSize)
-		copy(ram.Bytes(), memory)
-		size := uint16(1) << (ctl[0] % 9) // 1..256
-		// Bit 7 of a descriptor's flags pulls its address into (or just
-		// past) RAM, so the fuzzer reaches the deeper checks.
-		for i := uint64(0); i < uint64(size); i++ {
-			d := ram.Bytes()[16*i:]
-			if binary.LittleEndian.Uint16(d[12:])&0x80 != 0 {
-				a := binary.LittleEndian.Uint64(d)
-				binary.LittleEndian.PutUint64(d, testRAMBase+a%(fuzzRAMSize+64))
-			}
-		}
-		binary.LittleEndian.PutUint16(ram.Bytes()[0x1002:], binary.LittleEndian.Uint16(ctl[1:]))
-		before := bytes.Clone(ram.Bytes())
+	f.Fuzz(fuzzVirtqueueOnce)
+}
 
-		owner := &fakeOwner{}
-		q := newQueue(0, 256, owner, ram, uint64(ctl[5])<<28&(FeatureIndirectDesc|FeatureEventIdx))
-		q.size, q.desc, q.avail, q.used = size, fuzzDesc, fuzzAvail, fuzzUsed
-		if err := q.enable(); err != nil {
-			t.Fatal(err)
+func fuzzVirtqueueOnce(t *testing.T, ctl []byte, memory []byte) {
+	if len(ctl) < 6 {
+		return
+	}
+	ram := newTestRAM(t, fuzzRAMSize)
+	copy(ram.Bytes(), memory)
+	size := uint16(1) << (ctl[0] % 9) // 1..256
+	// Bit 7 of a descriptor's flags pulls its address into (or just
+	// past) RAM, so the fuzzer reaches the deeper checks.
+	for i := uint64(0); i < uint64(size); i++ {
+		d := ram.Bytes()[16*i:]
+		if binary.LittleEndian.Uint16(d[12:])&0x80 != 0 {
+			a := binary.LittleEndian.Uint64(d)
+			binary.LittleEndian.PutUint64(d, testRAMBase+a%(fuzzRAMSize+64))
 		}
-		q.lastAvail = binary.LittleEndian.Uint16(ctl[3:])
-		q.usedIdx = q.lastAvail
+	}
+	binary.LittleEndian.PutUint16(ram.Bytes()[0x1002:], binary.LittleEndian.Uint16(ctl[1:]))
+	before := bytes.Clone(ram.Bytes())
 
-		// Ranges the device may write, as a difference array over RAM.
-		allowed := make([]int32, fuzzRAMSize+1)
-		allow := func(a, n uint64) {
-			allowed[a-testRAMBase]++
-			allowed[a-testRAMBase+n]--
+	owner := &fakeOwner{}
+	q := newQueue(0, 256, owner, ram, uint64(ctl[5])<<28&(FeatureIndirectDesc|FeatureEventIdx))
+	q.size, q.desc, q.avail, q.used = size, fuzzDesc, fuzzAvail, fuzzUsed
+	if err := q.enable(); err != nil {
+		t.Fatal(err)
+	}
+	q.lastAvail = binary.LittleEndian.Uint16(ctl[3:])
+	q.usedIdx = q.lastAvail
+
+	// Ranges the device may write, as a difference array over RAM.
+	allowed := make([]int32, fuzzRAMSize+1)
+	allow := func(a, n uint64) {
+		allowed[a-testRAMBase]++
+		allowed[a-testRAMBase+n]--
+	}
+	allow(fuzzUsed, 6+8*uint64(size))
+	for range 2*int(size) + 2 {
+		c, ok := q.Pop()
+		if !ok {
+			break
 		}
-		allow(fuzzUsed, 6+8*uint64(size))
-		for range 2*int(size) + 2 {
-			c, ok := q.Pop()
-			if !ok {
-				break
-			}
-			checkChain(t, ram.End(), c, size)
-			for _, s := range c.Segments {
-				if s.Write {
-					allow(s.Addr, uint64(s.Len))
-				}
-			}
-			junk := make([]byte, min(c.Writable(), 4096))
-			for i := range junk {
-				junk[i] = 0xee
-			}
-			c.WriteAt(junk, 0)
-			c.ReadAt(make([]byte, min(c.Readable(), 4096)), 0)
-			q.Push(c, c.Writable())
-			q.Signal()
-		}
-		if owner.broken && owner.err == nil {
-			t.Fatal("broken without an error")
-		}
-		if _, ok := q.Pop(); ok && owner.broken {
-			t.Fatal("Pop succeeded on a broken device")
-		}
-		depth := int32(0)
-		for i, b := range ram.Bytes() {
-			depth += allowed[i]
-			if b != before[i] && depth == 0 {
-				t.Fatalf("device wrote %#x, outside the used ring and writable buffers", testRAMBase+i)
+		checkChain(t, ram.End(), c, size)
+		for _, s := range c.Segments {
+			if s.Write {
+				allow(s.Addr, uint64(s.Len))
 			}
 		}
-	})
+		junk := make([]byte, min(c.Writable(), 4096))
+		for i := range junk {
+			junk[i] = 0xee
+		}
+		c.WriteAt(junk, 0)
+		c.ReadAt(make([]byte, min(c.Readable(), 4096)), 0)
+		q.Push(c, c.Writable())
+		q.Signal()
+	}
+	if owner.broken && owner.err == nil {
+		t.Fatal("broken without an error")
+	}
+	if _, ok := q.Pop(); ok && owner.broken {
+		t.Fatal("Pop succeeded on a broken device")
+	}
+	depth := int32(0)
+	for i, b := range ram.Bytes() {
+		depth += allowed[i]
+		if b != before[i] && depth == 0 {
+			t.Fatalf("device wrote %#x, outside the used ring and writable buffers", testRAMBase+i)
+		}
+	}
 }
 
 func checkChain(t *testing.T, ramEnd uint64, c *Chain, size uint16) {

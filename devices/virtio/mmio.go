@@ -414,6 +414,9 @@ func (m *MMIO) Kick(q int) {
 	}
 }
 
+// RAM implements Host.
+func (m *MMIO) RAM() *mem.RAM { return m.ram }
+
 // ConfigChanged implements Host.
 func (m *MMIO) ConfigChanged() {
 	m.configGen.Add(1)

@@ -93,7 +93,9 @@ func (m *MMIO) RestoreState(s MMIOState) error {
 		return fmt.Errorf("virtio: state has no device part")
 	}
 	featuresOK := s.Status&StatusFeaturesOK != 0
-	if s.DriverFeatures&^m.offered != 0 {
+	// Before FEATURES_OK DriverFeatures is only what the driver wrote; once
+	// accepted it must be a subset of what this device offers.
+	if featuresOK && s.DriverFeatures&^m.offered != 0 {
 		return fmt.Errorf("virtio: state has features %#x this device does not offer", s.DriverFeatures&^m.offered)
 	}
 	if s.Activated && !featuresOK {

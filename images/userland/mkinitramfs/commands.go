@@ -3,10 +3,10 @@ package main
 // uroot is the prefix of u-root's command packages.
 const uroot = "github.com/u-root/u-root/cmds/core/"
 
-// popekCommands live in this module; popekinit becomes /init.
+// popekCommands live in this module; popekinit becomes /init, sh /bin/sh.
 var popekCommands = []string{
 	"github.com/popek-vm/popek/images/userland/cmds/popekinit",
-	"github.com/popek-vm/popek/images/userland/cmds/popeksh",
+	"github.com/popek-vm/popek/images/userland/cmds/sh",
 }
 
 // urootCommands is the u-root core subset in the default guest: a shell and

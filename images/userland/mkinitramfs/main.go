@@ -1,7 +1,7 @@
 // Command mkinitramfs writes the (uncompressed) newc cpio archives of popek's
 // guest images; images/build.sh runs it and gzips the result.
 //
-//	mkinitramfs -o initramfs.cpio -work DIR    u-root busybox + popekinit/popeksh
+//	mkinitramfs -o initramfs.cpio -work DIR    u-root busybox + popekinit and sh
 //	mkinitramfs -o tinyinit.cpio -init BINARY  BINARY as /init, nothing else
 //
 // Both archives are reproducible: fixed record order, zero mtimes and owners.
@@ -88,8 +88,8 @@ func writeUserland(out, work string) error {
 	if err != nil {
 		return err
 	}
-	// goshsmall drops gosh's full-screen line editor: popeksh is the
-	// interactive shell, gosh stays as /bin/sh for scripts.
+	// goshsmall drops gosh's full-screen line editor: our sh is the
+	// interactive shell and /bin/sh, gosh is there for those who want it.
 	env := golang.Default(golang.DisableCGO(), golang.WithGOOS("linux"), golang.WithGOARCH("riscv64"),
 		golang.WithBuildTag("goshsmall"), golang.WithWorkingDir(moduleDir))
 	l := llog.New(slog.LevelInfo, log.Printf)
@@ -97,13 +97,9 @@ func writeUserland(out, work string) error {
 		uimage.WithReplaceEnv(env),
 		uimage.WithTempDir(work),
 		uimage.WithBaseArchive(base),
-		// #!/bbin/bb scripts instead of symlinks: a symlinked busybox picks
-		// the command from argv[0], which breaks for aliases such as /bin/sh
-		// run as "sh"; a script names the command itself.
-		uimage.WithShellBang(true),
 		uimage.WithBusyboxCommands(busyboxPackages()...),
 		uimage.WithInit("popekinit"),
-		uimage.WithShell("gosh"),
+		uimage.WithShell("sh"),
 		uimage.WithSkipLDD(),
 		uimage.WithCPIOOutput(out),
 	)

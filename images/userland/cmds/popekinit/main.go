@@ -14,8 +14,8 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// shells are tried in order; the second is the u-root shell as a fallback.
-var shells = []string{"/bbin/popeksh", "/bin/sh"}
+// shells are tried in order; gosh (u-root's shell) is the fallback.
+var shells = []string{"/bbin/sh", "/bbin/gosh"}
 
 const hostname = "popek"
 

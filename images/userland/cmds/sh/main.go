@@ -1,10 +1,14 @@
-// Command popeksh is the interactive shell of popek's default guest: the
-// POSIX shell interpreter that u-root's gosh uses (mvdan.cc/sh), with a fixed,
-// recognisable prompt that tests and people can wait for.
+// Command sh is /bin/sh and the interactive shell of popek's default guest:
+// the POSIX shell interpreter that u-root's gosh uses (mvdan.cc/sh), with a
+// fixed, recognisable prompt that tests and people can wait for.
 //
-//	popeksh              interactive when stdin is a terminal, else a script on stdin
-//	popeksh -c 'cmd'     run one command string
-//	popeksh script [arg] run a script file
+//	sh              interactive when stdin is a terminal, else a script on stdin
+//	sh -c 'cmd'     run one command string
+//	sh script [arg] run a script file
+//
+// It is a busybox command of its own (rather than a /bin/sh link to gosh)
+// because the busybox picks the command by argv[0], and "sh" run by name
+// must resolve.
 package main
 
 import (
@@ -43,7 +47,7 @@ func main() {
 		os.Exit(int(status))
 	}
 	if err != nil {
-		fmt.Fprintf(os.Stderr, "popeksh: %v\n", err)
+		fmt.Fprintf(os.Stderr, "sh: %v\n", err)
 		os.Exit(2)
 	}
 }
@@ -106,7 +110,7 @@ func runInteractive(runner *interp.Runner, input io.Reader, stdout, stderr io.Wr
 					return false
 				}
 				if _, isStatus := interp.IsExitStatus(last); !isStatus && last != nil {
-					fmt.Fprintf(stderr, "popeksh: %v\n", last)
+					fmt.Fprintf(stderr, "sh: %v\n", last)
 				}
 			}
 			fmt.Fprint(stdout, Prompt)
@@ -114,7 +118,7 @@ func runInteractive(runner *interp.Runner, input io.Reader, stdout, stderr io.Wr
 		})
 		if isSyntaxError(err) {
 			// The parser cannot resume after a syntax error; start afresh.
-			fmt.Fprintf(stderr, "popeksh: %v\n", err)
+			fmt.Fprintf(stderr, "sh: %v\n", err)
 			parser = syntax.NewParser()
 			fmt.Fprint(stdout, Prompt)
 			continue

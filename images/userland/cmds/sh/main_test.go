@@ -39,7 +39,7 @@ func TestInteractive(t *testing.T) {
 		{"continuation prompt", "if true; then\necho a\nfi\n", "popek# > > a\npopek# ", "", -1},
 		{"failure only sets status", "false\necho $?\n", "popek# popek# 1\npopek# ", "", -1},
 		{"unknown command", "nosuchcommand-xyz\n", "popek# popek# ", "nosuchcommand-xyz", 127},
-		{"syntax error recovers", "echo )\necho ok\n", "popek# popek# ok\npopek# ", "popeksh:", -1},
+		{"syntax error recovers", "echo )\necho ok\n", "popek# popek# ok\npopek# ", "sh:", -1},
 		{"exit stops reading", "exit 3\necho no\n", "popek# ", "", 3},
 		{"cd is a builtin", "cd /\npwd\n", "popek# popek# /\npopek# ", "", -1},
 	}

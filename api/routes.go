@@ -1,0 +1,94 @@
+package api
+
+import (
+	"net/http"
+	"reflect"
+
+	"github.com/popek-vm/popek/vmm"
+)
+
+// route is one endpoint: how it is routed and how it is documented.
+type route struct {
+	Method, Path string
+	Summary      string
+	Params       []param
+	// Body is the request body: a Go value whose type is the schema, or
+	// a media type string for raw bodies.
+	Body     any
+	BodyDesc string
+	// OK is the success status and its body (nil: none; a string: a raw
+	// or streaming media type).
+	OKStatus int
+	OK       any
+	OKDesc   string
+	Errors   []int // error statuses the endpoint can return
+	handler  http.HandlerFunc
+}
+
+type param struct {
+	Name, In, Type, Desc string
+}
+
+var nameParam = param{Name: "name", In: "path", Type: "string", Desc: "VM name"}
+
+// mediaType marks a raw (non-JSON) body in the route table.
+type mediaType string
+
+func (s *Server) routes() []route {
+	action := func(name, summary string, f func(string) (vmm.VMInfo, error)) route {
+		return route{
+			Method: http.MethodPost, Path: "/v1/vms/{name}/" + name, Summary: summary,
+			Params: []param{nameParam}, OKStatus: http.StatusOK, OK: vmm.VMInfo{},
+			OKDesc: "the VM after the change", Errors: []int{404, 409, 400, 500},
+			handler: s.lifecycle(f),
+		}
+	}
+	return []route{
+		{Method: http.MethodGet, Path: "/openapi.json", Summary: "This OpenAPI 3 document",
+			OKStatus: 200, OK: mediaType("application/json"), handler: s.handleOpenAPI},
+		{Method: http.MethodGet, Path: "/metrics", Summary: "Prometheus metrics of every VM and of the daemon",
+			OKStatus: 200, OK: mediaType("text/plain"), handler: s.metrics.ServeHTTP},
+		{Method: http.MethodPost, Path: "/v1/vms", Summary: "Define a VM from a config document (YAML or JSON)",
+			Body: vmm.Config{}, BodyDesc: "the VM config document; YAML (application/yaml) is accepted as well as JSON",
+			OKStatus: http.StatusCreated, OK: vmm.VMInfo{}, OKDesc: "the new VM, stopped",
+			Errors: []int{400, 409, 413, 500}, handler: s.handleCreate},
+		{Method: http.MethodGet, Path: "/v1/vms", Summary: "List VMs",
+			OKStatus: 200, OK: []vmm.VMInfo{}, Errors: []int{500}, handler: s.handleList},
+		{Method: http.MethodGet, Path: "/v1/vms/{name}", Summary: "Describe a VM",
+			Params: []param{nameParam}, OKStatus: 200, OK: vmm.VMInfo{}, Errors: []int{404}, handler: s.handleGet},
+		{Method: http.MethodDelete, Path: "/v1/vms/{name}", Summary: "Delete a stopped VM's definition",
+			Params: []param{nameParam, {Name: "force", In: "query", Type: "boolean", Desc: "stop the VM first if it runs"}},
+			OKStatus: http.StatusNoContent, OKDesc: "deleted", Errors: []int{400, 404, 409, 500}, handler: s.handleDelete},
+		action("start", "Boot a stopped VM", s.mgr.Start),
+		action("pause", "Freeze a running VM at an instruction boundary (guest time stops)", s.mgr.Pause),
+		action("resume", "Continue a paused VM (guest time continues where it stopped)", s.mgr.Resume),
+		action("stop", "Power a VM off at once", s.mgr.Stop),
+		action("reboot", "Hard-reset a VM: a fresh machine boots", s.mgr.Reboot),
+		{Method: http.MethodGet, Path: "/v1/vms/{name}/console",
+			Summary: "Attach to the serial console: a WebSocket (binary frames both ways; text frames carry JSON state notices) when upgraded, else a streaming read of the output",
+			Params: []param{nameParam,
+				{Name: "scrollback", In: "query", Type: "boolean", Desc: "first replay the last 64 KiB of output"},
+				{Name: "follow", In: "query", Type: "boolean", Desc: "keep streaming new output (default true; plain GET only)"}},
+			OKStatus: 200, OK: mediaType("application/octet-stream"), OKDesc: "console output",
+			Errors: []int{400, 404}, handler: s.handleConsole},
+		{Method: http.MethodPost, Path: "/v1/vms/{name}/console/input", Summary: "Type bytes on the serial console",
+			Params: []param{nameParam}, Body: mediaType("application/octet-stream"), BodyDesc: "the bytes to type",
+			OKStatus: 200, OK: InputResult{}, Errors: []int{404, 409, 413}, handler: s.handleConsoleInput},
+		{Method: http.MethodGet, Path: "/v1/vms/{name}/stats", Summary: "A VM's statistics",
+			Params: []param{nameParam}, OKStatus: 200, OK: vmm.VMStats{}, Errors: []int{404}, handler: s.handleStats},
+		{Method: http.MethodGet, Path: "/v1/events", Summary: "Stream lifecycle events as newline-delimited JSON",
+			Params: []param{
+				{Name: "since", In: "query", Type: "string", Desc: "replay retained events after this sequence number, or at and after this RFC 3339 time"},
+				{Name: "follow", In: "query", Type: "boolean", Desc: "keep streaming (default true); false ends after the replay"}},
+			OKStatus: 200, OK: mediaType("application/x-ndjson"), OKDesc: "one vmm.Event object per line",
+			Errors: []int{400}, handler: s.handleEvents},
+	}
+}
+
+// eventSchema documents the NDJSON lines of /v1/events.
+var eventSchema = reflect.TypeOf(vmm.Event{})
+
+// InputResult answers a console input request.
+type InputResult struct {
+	Written int `json:"written"`
+}

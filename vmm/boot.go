@@ -1,0 +1,171 @@
+package vmm
+
+import (
+	"fmt"
+	"os"
+
+	"github.com/popek-vm/popek/board"
+	"github.com/popek-vm/popek/devices/virtio"
+	"github.com/popek-vm/popek/images"
+)
+
+// Backends create the device models popek's virtio package does not have
+// yet; a nil function refuses configs that need it.
+type Backends struct {
+	NewNet   func(NetConfig) (virtio.Device, error)
+	NewShare func(ShareConfig) (virtio.Device, error)
+}
+
+// check refuses, up front, a config whose devices cannot be built.
+func (b *Backends) check(c *Config) error {
+	if len(c.Nets) > 0 && b.NewNet == nil {
+		return errorf(KindInvalid, "nets: virtio-net is not supported yet")
+	}
+	if len(c.Shares) > 0 && b.NewShare == nil {
+		return errorf(KindInvalid, "shares: directory sharing is not supported yet")
+	}
+	return nil
+}
+
+// bootSpec is what a VM's run boots each machine from: the images read at
+// start (so a guest reboot does not depend on the files still being there)
+// and the device list, with rate limiters that live as long as the run.
+type bootSpec struct {
+	board    board.Config // without Devices, Console and Throttle
+	cfg      *Config
+	backends Backends
+	diskLims []*RateLimiter // per drive, nil when unlimited
+}
+
+// newBootSpec reads the files c names and checks everything board.New
+// would, except device construction.
+func newBootSpec(c *Config, backends Backends) (*bootSpec, error) {
+	if err := backends.check(c); err != nil {
+		return nil, err
+	}
+	mem, err := c.MemoryBytes()
+	if err != nil {
+		return nil, errorf(KindInvalid, "%v", err)
+	}
+	s := &bootSpec{cfg: c, backends: backends}
+	s.board = board.Config{Harts: c.VCPUs, MemSize: mem, Cmdline: c.Cmdline, MMU: c.MMU}
+	read := func(field, path string) ([]byte, error) {
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return nil, errorf(KindInvalid, "%s: %v", field, err)
+		}
+		return b, nil
+	}
+	switch c.BIOS {
+	case "":
+		s.board.Boot = board.BootDirect
+	case "none":
+		s.board.Boot = board.BootBare
+	default:
+		s.board.Boot = board.BootFirmware
+		if s.board.Firmware, err = read("bios", c.BIOS); err != nil {
+			return nil, err
+		}
+	}
+	if c.Kernel != "" {
+		if s.board.Kernel, err = read("kernel", c.Kernel); err != nil {
+			return nil, err
+		}
+	}
+	if c.Initrd != "" {
+		if s.board.Initrd, err = read("initrd", c.Initrd); err != nil {
+			return nil, err
+		}
+	}
+	if c.Kernel == "" && c.BIOS == "" {
+		// The embedded default guest.
+		s.board.Kernel = images.Kernel()
+		if c.Initrd == "" {
+			s.board.Initrd = images.Initramfs()
+		}
+		if c.Cmdline == "" {
+			s.board.Cmdline = images.DefaultCmdline
+		}
+	}
+	for _, d := range c.Drives {
+		var lim *RateLimiter
+		if d.RateLimit != nil {
+			l, err := d.RateLimit.limit()
+			if err != nil {
+				return nil, errorf(KindInvalid, "rate_limit: %v", err)
+			}
+			lim = NewRateLimiter(l)
+		}
+		s.diskLims = append(s.diskLims, lim)
+	}
+	return s, nil
+}
+
+// disk is a drive's device as the VMM keeps it for statistics.
+type disk struct {
+	block *virtio.Block
+	lim   *RateLimiter
+}
+
+// devices creates fresh device models in slot order: drives, nets, shares,
+// then the RNG. On error the ones made so far are closed.
+func (s *bootSpec) devices() (devs []virtio.Device, disks []disk, err error) {
+	defer func() {
+		if err != nil {
+			for _, d := range devs {
+				d.Close()
+			}
+			devs, disks = nil, nil
+		}
+	}()
+	for i, d := range s.cfg.Drives {
+		blk, err := virtio.NewBlock(virtio.BlockConfig{Path: d.File, ReadOnly: d.ReadOnly, Serial: d.Serial, Overlay: d.Overlay})
+		if err != nil {
+			return devs, nil, errorf(KindInvalid, "drives[%d]: %v", i, err)
+		}
+		var dev virtio.Device = blk
+		if lim := s.diskLims[i]; lim != nil {
+			dev = newLimitedBlock(blk, lim)
+		}
+		devs = append(devs, dev)
+		disks = append(disks, disk{block: blk, lim: s.diskLims[i]})
+	}
+	for i, n := range s.cfg.Nets {
+		dev, err := s.backends.NewNet(n)
+		if err != nil {
+			return devs, nil, errorf(KindInvalid, "nets[%d]: %v", i, err)
+		}
+		devs = append(devs, dev)
+	}
+	for i, sh := range s.cfg.Shares {
+		dev, err := s.backends.NewShare(sh)
+		if err != nil {
+			return devs, nil, errorf(KindInvalid, "shares[%d]: %v", i, err)
+		}
+		devs = append(devs, dev)
+	}
+	if s.cfg.RNG == nil || *s.cfg.RNG {
+		devs = append(devs, virtio.NewRNG())
+	}
+	return devs, disks, nil
+}
+
+// newMachine builds one machine; hook is the board's slice hook.
+func (s *bootSpec) newMachine(console *consoleLog, hook board.SliceHook) (*board.Machine, []disk, error) {
+	devs, disks, err := s.devices()
+	if err != nil {
+		return nil, nil, err
+	}
+	cfg := s.board
+	cfg.Devices, cfg.Console, cfg.Throttle = devs, console, hook
+	m, err := board.New(cfg)
+	if err != nil {
+		return nil, nil, errorf(KindInvalid, "machine: %v", err)
+	}
+	return m, disks, nil
+}
+
+// String is for logs.
+func (s *bootSpec) String() string {
+	return fmt.Sprintf("%s boot, %d vCPU, %s", s.board.Boot, s.board.Harts, formatSize(s.board.MemSize))
+}

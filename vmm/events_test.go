@@ -1,0 +1,66 @@
+package vmm
+
+import (
+	"context"
+	"testing"
+	"time"
+)
+
+func TestEventLog(t *testing.T) {
+	l := newEventLog()
+	clk := newFakeClock()
+	l.now = clk.now
+	for i, typ := range []string{EventCreated, EventStarted, EventStopped} {
+		e := l.add(Event{VM: "a", Type: typ})
+		if e.Seq != uint64(i+1) {
+			t.Fatalf("seq %d", e.Seq)
+		}
+		clk.advance(time.Second)
+	}
+	cases := []struct {
+		after uint64
+		want  []string
+	}{
+		{0, []string{EventCreated, EventStarted, EventStopped}},
+		{1, []string{EventStarted, EventStopped}},
+		{3, nil},
+		{99, nil},
+	}
+	for _, c := range cases {
+		evs, ch := l.After(c.after)
+		if len(evs) != len(c.want) {
+			t.Fatalf("After(%d) = %v", c.after, evs)
+		}
+		for i := range evs {
+			if evs[i].Type != c.want[i] {
+				t.Fatalf("After(%d)[%d] = %s", c.after, i, evs[i].Type)
+			}
+		}
+		if len(evs) == 0 && ch == nil {
+			t.Fatal("no wait channel")
+		}
+	}
+	if s := l.SinceTime(time.Unix(1_000_001, 0)); s != 1 {
+		t.Fatalf("SinceTime = %d, want 1", s)
+	}
+	done := make(chan []Event)
+	go func() {
+		evs, _ := l.Wait(context.Background(), 3)
+		done <- evs
+	}()
+	l.add(Event{VM: "a", Type: EventDeleted})
+	if evs := <-done; len(evs) != 1 || evs[0].Type != EventDeleted {
+		t.Fatalf("Wait = %v", evs)
+	}
+}
+
+func TestEventLogRetention(t *testing.T) {
+	l := newEventLog()
+	for i := 0; i < eventRetention+10; i++ {
+		l.add(Event{VM: "a", Type: EventStarted})
+	}
+	evs, _ := l.After(0)
+	if len(evs) != eventRetention || evs[0].Seq != 11 {
+		t.Fatalf("kept %d events from %d", len(evs), evs[0].Seq)
+	}
+}

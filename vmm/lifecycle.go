@@ -1,0 +1,164 @@
+package vmm
+
+import (
+	"context"
+	"time"
+)
+
+// Lifecycle operations. Each holds the VM's opMu throughout, checks the
+// state under mu before doing anything, and either completes or leaves the
+// VM exactly as it was.
+
+// lockOp takes opMu and fails if the VM was deleted meanwhile.
+func (v *VM) lockOp() error {
+	v.opMu.Lock()
+	v.mu.Lock()
+	deleted := v.deleted
+	v.mu.Unlock()
+	if deleted {
+		v.opMu.Unlock()
+		return errorf(KindNotFound, "no VM named %q", v.name)
+	}
+	return nil
+}
+
+func (v *VM) conflict(op string) error {
+	return errorf(KindConflict, "cannot %s VM %q: it is %s", op, v.name, v.state)
+}
+
+// startOp boots the VM; opMu is held.
+func (v *VM) startOp() error {
+	v.mu.Lock()
+	if v.state != StateStopped && v.state != StateError {
+		defer v.mu.Unlock()
+		return v.conflict("start")
+	}
+	cfg := v.cfg
+	v.mu.Unlock()
+	spec, err := v.prepare(cfg)
+	if err != nil {
+		return err
+	}
+	return v.launch(spec)
+}
+
+// prepare reads everything a start needs, so that a start or reboot that
+// cannot succeed fails before it changes anything.
+func (v *VM) prepare(cfg *Config) (*bootSpec, error) {
+	if err := cfg.CheckHost(); err != nil {
+		return nil, err
+	}
+	return newBootSpec(cfg, v.mgr.opts.Backends)
+}
+
+// launch builds the first machine and starts the supervisor.
+func (v *VM) launch(spec *bootSpec) error {
+	cfg := spec.cfg
+	ctx, cancel := context.WithCancel(context.Background())
+	r := &vmRun{vm: v, spec: spec, ctx: ctx, cancel: cancel, done: make(chan struct{})}
+	r.group = v.mgr.sched.join(cfg.CPUWeight, cfg.VCPUs, cfg.CPUCap)
+	m, probes, disks, err := r.boot()
+	if err != nil {
+		r.group.leave()
+		cancel()
+		return err
+	}
+
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	v.run = r
+	v.state, v.lastExit, v.lastErr = StateRunning, "", ""
+	v.startedAt = time.Now()
+	v.last = nil
+	r.installLocked(m, probes, disks)
+	go r.supervise()
+	v.eventLocked(EventStarted, spec.String())
+	v.mgr.log.Info("vm started", "vm", v.name, "boot", spec.String())
+	return nil
+}
+
+// stopOp tears the machine down and waits for it; opMu is held.
+func (v *VM) stopOp(exit string) error {
+	v.mu.Lock()
+	r := v.run
+	if r == nil || (v.state != StateRunning && v.state != StatePaused) {
+		defer v.mu.Unlock()
+		return v.conflict("stop")
+	}
+	r.stopRequested = true
+	v.state = StateStopping
+	r.group.setSuspended(true)
+	r.cancel()
+	v.mu.Unlock()
+
+	<-r.done
+
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	r.endLocked(StateStopped, exit, "")
+	v.mgr.log.Info("vm stopped", "vm", v.name, "exit", exit)
+	return nil
+}
+
+// pauseOp freezes every hart at an instruction boundary; the board stops
+// guest time with it.
+func (v *VM) pauseOp() error {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	if v.state != StateRunning {
+		return v.conflict("pause")
+	}
+	r := v.run
+	r.group.setSuspended(true) // cut throttling sleeps short: Pause waits for every hart
+	if r.machine != nil {
+		r.machine.Pause()
+		r.refreshProbesLocked()
+	}
+	v.state = StatePaused
+	v.eventLocked(EventPaused, "")
+	return nil
+}
+
+func (v *VM) resumeOp() error {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	if v.state != StatePaused {
+		return v.conflict("resume")
+	}
+	r := v.run
+	if r.machine != nil {
+		r.machine.Resume()
+	}
+	r.group.setSuspended(false)
+	v.state = StateRunning
+	v.eventLocked(EventResumed, "")
+	return nil
+}
+
+// rebootOp replaces the machine with a freshly booted one (a hard reset).
+// The new boot is prepared first, so a reboot that cannot boot again
+// leaves the VM running.
+func (v *VM) rebootOp() error {
+	v.mu.Lock()
+	st, cfg := v.state, v.cfg
+	v.mu.Unlock()
+	if st != StateRunning && st != StatePaused {
+		v.mu.Lock()
+		defer v.mu.Unlock()
+		return v.conflict("reboot")
+	}
+	spec, err := v.prepare(cfg)
+	if err != nil {
+		return err
+	}
+	if err := v.stopOp("rebooted by request"); err != nil {
+		return err
+	}
+	if err := v.launch(spec); err != nil {
+		return err
+	}
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	v.eventLocked(EventRebooted, "rebooted by request")
+	return nil
+}
