@@ -13,11 +13,11 @@ type collector struct {
 	mgr *vmm.Manager
 
 	state, vcpus, memory, resident, uptime, boots *prometheus.Desc
-	instret, vcpuSeconds, throttled             *prometheus.Desc
-	exceptions, interrupts, ecalls              *prometheus.Desc
-	tlbHits, tlbMisses                          *prometheus.Desc
-	diskBytes, diskOps, diskThrottled           *prometheus.Desc
-	hartInstret                                 *prometheus.Desc
+	instret, vcpuSeconds, throttled               *prometheus.Desc
+	exceptions, interrupts, ecalls                *prometheus.Desc
+	tlbHits, tlbMisses                            *prometheus.Desc
+	diskBytes, diskOps, diskThrottled             *prometheus.Desc
+	hartInstret                                   *prometheus.Desc
 }
 
 func newCollector(mgr *vmm.Manager) *collector {

@@ -57,7 +57,7 @@ func (s *Server) routes() []route {
 		{Method: http.MethodGet, Path: "/v1/vms/{name}", Summary: "Describe a VM",
 			Params: []param{nameParam}, OKStatus: 200, OK: vmm.VMInfo{}, Errors: []int{404}, handler: s.handleGet},
 		{Method: http.MethodDelete, Path: "/v1/vms/{name}", Summary: "Delete a stopped VM's definition",
-			Params: []param{nameParam, {Name: "force", In: "query", Type: "boolean", Desc: "stop the VM first if it runs"}},
+			Params:   []param{nameParam, {Name: "force", In: "query", Type: "boolean", Desc: "stop the VM first if it runs"}},
 			OKStatus: http.StatusNoContent, OKDesc: "deleted", Errors: []int{400, 404, 409, 500}, handler: s.handleDelete},
 		action("start", "Boot a stopped VM", s.mgr.Start),
 		action("pause", "Freeze a running VM at an instruction boundary (guest time stops)", s.mgr.Pause),

@@ -15,12 +15,14 @@ func cpuTime() time.Duration {
 }
 
 // benchLoop runs a CPU-bound guest loop and reports guest MIPS.
-func benchLoop(b *testing.B, body []uint32) {
+// tail is placed after the loop (for subroutines).
+func benchLoop(b *testing.B, body []uint32, tail ...uint32) {
 	e := newEnv(b)
 	// t0 counts down from a large value; the loop never ends on its own.
 	prog := cat(li(t0, 1<<30), la(s0, ramBase+0x100000), body, w(addi(t0, t0, -1)))
 	prog = append(prog, bne(t0, zero, -int64(4*(len(body)+1))))
 	prog = append(prog, haltSeq()...)
+	prog = append(prog, tail...)
 	e.program(prog...)
 	b.ResetTimer()
 	c0 := cpuTime()
@@ -33,6 +35,9 @@ func benchLoop(b *testing.B, body []uint32) {
 	b.ReportMetric(float64(n)/b.Elapsed().Seconds()/1e6, "MIPS")
 	b.ReportMetric(float64(n)/(cpuTime()-c0).Seconds()/1e6, "MIPS/cpu")
 	b.ReportMetric(0, "ns/op")
+	if s := e.h.Stats(); s.Exceptions != [32]uint64{} {
+		b.Fatalf("the loop trapped: %v", s.Exceptions)
+	}
 }
 
 // BenchmarkIntegerLoop: ALU-only loop body.
@@ -49,4 +54,12 @@ func BenchmarkMemoryLoop(b *testing.B) {
 		ld(a0, s0, 0), addi(a0, a0, 1), sd(a0, s0, 0), lw(a1, s0, 8),
 		add(a1, a1, a0), sw(a1, s0, 8), ld(a2, s0, 16), add(a2, a2, a1),
 	))
+}
+
+// BenchmarkCallLoop: a call and a return per iteration, so every
+// iteration takes the indirect-jump lookup path.
+func BenchmarkCallLoop(b *testing.B) {
+	// Loop: jal leaf; addi; addi t0; bne; then the 3-word halt sequence;
+	// the leaf follows it, 7 words after the jal.
+	benchLoop(b, w(jal(ra, 7*4), addi(a1, a1, 1)), addi(a0, a0, 1), jalr(zero, ra, 0))
 }

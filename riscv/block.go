@@ -13,11 +13,11 @@ const (
 
 // block is a run of pre-decoded instructions from one guest-physical page,
 // ending at a control transfer, a system instruction, the page end or
-// maxBlockInsts.
+// maxBlockInsts. A JAL whose target lies in the same page does not end it:
+// decoding continues at the target (calls and jumps cost no block exit).
 type block struct {
 	pa    uint64
 	gen   uint64 // equals blockCache.gen while valid; 0 = invalid or uncached
-	size  uint64 // bytes covered
 	nmem  uint64 // number of loads/stores/AMOs among insts
 	insts []inst
 	// Successors within the same page, found by earlier executions: the
@@ -183,7 +183,8 @@ func (h *Hart) sameBits(b *block) bool {
 func (h *Hart) decodeBlock(pa uint64) *block {
 	c := &h.blocks
 	start := pa - h.ramBase
-	pageEnd := (start | pageMask) + 1
+	pageStart := start &^ pageMask
+	pageEnd := pageStart + pageSize
 	off := start
 	n := 0
 	var nmem uint64
@@ -196,13 +197,20 @@ func (h *Hart) decodeBlock(pa uint64) *block {
 			w |= uint32(h.ram16(off+2)) << 16
 		}
 		in := decode(w)
-		in.off = uint16(off - start)
-		c.buf[n] = in
-		n++
-		off += uint64(in.len)
+		in.off = int16(off - start)
 		if in.op.isMem() {
 			nmem++
 		}
+		next := off + uint64(in.len)
+		if in.op == opJAL {
+			if t := off + uint64(int64(in.imm)); t >= pageStart && t < pageEnd {
+				in.op = opJALI
+				next = t
+			}
+		}
+		c.buf[n] = in
+		n++
+		off = next
 		if in.op.endsBlock() || off >= pageEnd {
 			break
 		}
@@ -212,7 +220,17 @@ func (h *Hart) decodeBlock(pa uint64) *block {
 	}
 	insts := make([]inst, n)
 	copy(insts, c.buf[:n])
-	return &block{pa: pa, size: off - start, nmem: nmem, insts: insts}
+	return &block{pa: pa, nmem: nmem, insts: insts}
+}
+
+// nextPC is the address that follows the first n instructions of a block
+// at bpc, when they ran without a taken branch.
+func nextPC(insts []inst, n int, bpc uint64) uint64 {
+	last := &insts[n-1]
+	if last.op == opJALI {
+		return bpc + uint64(last.off) + uint64(last.imm)
+	}
+	return bpc + uint64(last.off) + uint64(last.len)
 }
 
 func (h *Hart) ram16(off uint64) uint16 {
@@ -253,7 +271,7 @@ func (h *Hart) scratchBlock(pc, pa uint64) *block {
 	b := &c.scratch
 	c.scratchInsts[0] = decode(w)
 	b.insts = c.scratchInsts[:]
-	b.pa, b.gen, b.size = pa, 0, uint64(b.insts[0].len)
+	b.pa, b.gen = pa, 0
 	b.nmem = 0
 	if b.insts[0].op.isMem() {
 		b.nmem = 1

@@ -31,10 +31,13 @@ const (
 func (h *Hart) execute(limit uint64) uint64 {
 	x := &h.X
 	ram := h.ramPtr
-	// Traps count against limit too, so a guest that faults in a loop
-	// still returns to the caller.
-	var done uint64
-	traps0 := h.traps
+	// left counts down instructions and traps (so that a guest faulting in
+	// a loop still returns); gen caches the block-cache generation, which
+	// only slow paths change.
+	left := int64(limit)
+	var done, memOps uint64
+	traps := h.traps
+	gen := h.blocks.gen
 	pc := h.PC
 	var b *block
 	var pending **block // chain slot to fill with the next looked-up block
@@ -42,10 +45,14 @@ func (h *Hart) execute(limit uint64) uint64 {
 		if b == nil {
 			h.PC = pc // a fetch fault in lookup traps with h.PC as epc
 			b = h.lookup(pc)
+			gen = h.blocks.gen
 			if b == nil { // fetch fault: the trap is taken
 				pc = h.PC
 				pending = nil
-				if done+h.traps-traps0 >= limit || h.attn.Load() != 0 {
+				left -= int64(h.traps - traps)
+				traps = h.traps
+				if left <= 0 || h.attn.Load() != 0 {
+					h.memOps += memOps
 					return done
 				}
 				continue
@@ -57,8 +64,8 @@ func (h *Hart) execute(limit uint64) uint64 {
 		}
 		bpc := pc
 		insts := b.insts
-		if rem := limit - (done + h.traps - traps0); uint64(len(insts)) > rem {
-			insts = insts[:rem]
+		if int64(len(insts)) > left {
+			insts = insts[:left]
 		}
 		var next uint64
 		var slot **block
@@ -69,31 +76,38 @@ func (h *Hart) execute(limit uint64) uint64 {
 				break
 			}
 			in := &insts[i]
-			switch h.slowInsn(in, bpc+uint64(in.off), i) {
-			case slowOK:
+			r := h.slowInsn(in, bpc+uint64(in.off), i)
+			if r == slowOK {
 				i++
 				continue
+			}
+			var n int // instructions of the block that retired
+			switch r {
 			case slowFault:
-				h.memOps += countMem(insts[:i+1])
-				done += uint64(i)
+				memOps += countMem(insts[:i+1])
+				n = i
 				h.stats.Instret += uint64(i)
 				h.PC = bpc + uint64(in.off)
 				h.raise()
 				next = h.PC
 			case slowSMC:
-				h.memOps += countMem(insts[:i+1])
-				done += uint64(i + 1)
+				memOps += countMem(insts[:i+1])
+				n = i + 1
 				h.stats.Instret += uint64(i + 1)
 				next = bpc + uint64(in.off) + uint64(in.len)
 			case slowSys:
 				// slowInsn accounted for the instructions and set h.PC.
-				h.memOps += b.nmem
-				done += uint64(i)
-				next = h.PC
+				memOps += b.nmem
+				n = i
 				if h.sysRetired {
-					done++
+					n++
 				}
+				next = h.PC
 			}
+			done += uint64(n)
+			left -= int64(n) + int64(h.traps-traps)
+			traps = h.traps
+			gen = h.blocks.gen
 			kind = fastJump // leave the block without chaining
 			i = -1
 		}
@@ -103,28 +117,27 @@ func (h *Hart) execute(limit uint64) uint64 {
 			case fastEnd:
 				if len(insts) == len(b.insts) {
 					slot = &b.fall
-					next = bpc + b.size
-				} else {
-					last := &insts[len(insts)-1]
-					next = bpc + uint64(last.off) + uint64(last.len)
 				}
+				next = nextPC(insts, len(insts), bpc)
 			case fastTaken:
 				slot = &b.taken
 			}
-			h.memOps += countMemPrefix(b, len(insts))
+			memOps += countMemPrefix(b, len(insts))
 			done += uint64(len(insts))
+			left -= int64(len(insts))
 			h.stats.Instret += uint64(len(insts))
 		}
 		pc = next
-		if done+h.traps-traps0 >= limit || h.attn.Load() != 0 {
+		if left <= 0 || h.attn.Load() != 0 {
 			h.PC = pc
+			h.memOps += memOps
 			return done
 		}
 		// Follow a chained successor: same page, so same translation.
 		b0 := b
 		b = nil
-		if slot != nil && b0.gen == h.blocks.gen && (pc^bpc)&^pageMask == 0 {
-			if c := *slot; c != nil && c.gen == h.blocks.gen {
+		if slot != nil && b0.gen == gen && (pc^bpc)&^pageMask == 0 {
+			if c := *slot; c != nil && c.gen == gen {
 				b = c
 			} else {
 				pending = slot
@@ -158,6 +171,9 @@ func runFast(x *[32]uint64, ram unsafe.Pointer, ld, st *tlbArray, insts []inst, 
 			x[in.rd&31] = bpc + uint64(in.off) + uint64(in.len)
 			x[0] = 0
 			return i, fastTaken, bpc + uint64(in.off) + uint64(int64(in.imm))
+		case opJALI:
+			x[in.rd&31] = bpc + uint64(in.off) + uint64(in.len)
+			x[0] = 0
 		case opJALR:
 			t := (x[in.rs1&31] + uint64(in.imm)) &^ 1
 			x[in.rd&31] = bpc + uint64(in.off) + uint64(in.len)

@@ -221,9 +221,11 @@ func li(rd uint32, v int32) []uint32 {
 	return []uint32{lui(rd, int64(int32(hi))), addiw(rd, rd, lo)}
 }
 
-// haltSeq stores to the halt register and spins.
+// haltSeq stores to the halt register and spins. The spin is a branch, not
+// j ., which the block decoder would unroll (a JAL within the page does not
+// end a block), so the hart stops right after the store.
 func haltSeq() []uint32 {
-	return []uint32{lui(t6, haltAddr), sw(zero, t6, 0), jal(zero, 0)}
+	return []uint32{lui(t6, haltAddr), sw(zero, t6, 0), beq(zero, zero, 0)}
 }
 
 func cat(parts ...[]uint32) []uint32 {

@@ -12,6 +12,7 @@ const (
 	opLUI
 	opAUIPC
 	opJAL
+	opJALI // a JAL whose target follows it in the same block
 	opJALR
 	opBEQ
 	opBNE
@@ -192,9 +193,10 @@ type inst struct {
 	rs2 uint8
 	fp  uint8 // FP: rs3 in bits 4:0, the rounding-mode field in bits 7:5
 	len uint8 // 2 or 4 bytes
-	// off is the byte offset of the instruction from its block's start, so
-	// a block decoded once runs at whichever virtual address maps it.
-	off uint16
+	// off is the byte offset of the instruction from its block's start
+	// (negative after a JAL back within the page), so that a block decoded
+	// once runs at whichever virtual address maps it.
+	off int16
 }
 
 func (in *inst) rs3() uint8 { return in.fp & 31 }

@@ -348,3 +348,42 @@ func TestMipReadSeesFreshTimer(t *testing.T) {
 		t.Fatalf("mip = %#x", e.h.X[a0])
 	}
 }
+
+func TestJALInlinedInBlock(t *testing.T) {
+	// Calls and jumps within a page continue the block; the link, AUIPC
+	// after the jump and a fault after it must see the right pc.
+	e := newEnv(t)
+	e.program(cat(
+		w(jal(ra, 16)),                      // 0x00 -> 0x10
+		w(addi(a2, zero, 7), jal(zero, 16)), // 0x04 (after return) -> 0x18
+		w(nop),                              // 0x0c
+		w(auipc(a0, 0), jalr(zero, ra, 0)),  // 0x10: a0 = pc, return to 0x04
+		w(jal(zero, -0x18+0x20)),            // 0x18 -> 0x20
+		w(nop),                              // 0x1c
+		w(jal(a1, 8)),                       // 0x20 -> 0x28, a1 = 0x24
+		w(nop),                              // 0x24
+		w(0xffffffff),                       // 0x28: illegal, mepc must be 0x28
+	)...)
+	e.run(100)
+	h := e.h
+	if h.X[a0] != ramBase+0x10 || h.X[ra] != ramBase+4 || h.X[a1] != ramBase+0x24 || h.X[a2] != 7 {
+		t.Errorf("a0 %#x ra %#x a1 %#x a2 %d", h.X[a0], h.X[ra], h.X[a1], h.X[a2])
+	}
+	if h.csr.mcause != excIllegal || h.csr.mepc != ramBase+0x28 {
+		t.Errorf("mcause %d mepc %#x", h.csr.mcause, h.csr.mepc)
+	}
+}
+
+func TestBackwardJALLoopRetiresExactly(t *testing.T) {
+	// j . unrolls within one block; the budget is still exact.
+	e := newEnv(t)
+	e.program(jal(zero, 0))
+	for _, n := range []uint64{1, 7, 64, 65, 1000} {
+		if got := e.h.Run(n); got != n {
+			t.Errorf("Run(%d) = %d", n, got)
+		}
+		if e.h.PC != ramBase {
+			t.Errorf("pc %#x", e.h.PC)
+		}
+	}
+}

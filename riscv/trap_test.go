@@ -21,7 +21,7 @@ func trapEnv(t *testing.T, p Priv, setup func(h *Hart), words ...uint32) *Hart {
 	return e.h
 }
 
-const spin = 0x0000006f // j .
+const spin = 0x00000063 // beq zero, zero, . (ends a block, unlike j .)
 
 func TestExceptionCausesAndDelegation(t *testing.T) {
 	cases := []struct {

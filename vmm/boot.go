@@ -3,6 +3,7 @@ package vmm
 import (
 	"fmt"
 	"os"
+	"sync"
 
 	"github.com/popek-vm/popek/board"
 	"github.com/popek-vm/popek/devices/virtio"
@@ -39,7 +40,7 @@ type bootSpec struct {
 
 // newBootSpec reads the files c names and checks everything board.New
 // would, except device construction.
-func newBootSpec(c *Config, backends Backends) (*bootSpec, error) {
+func newBootSpec(c *Config, backends Backends, guest *defaultGuest) (*bootSpec, error) {
 	if err := backends.check(c); err != nil {
 		return nil, err
 	}
@@ -79,9 +80,9 @@ func newBootSpec(c *Config, backends Backends) (*bootSpec, error) {
 	}
 	if c.Kernel == "" && c.BIOS == "" {
 		// The embedded default guest.
-		s.board.Kernel = images.Kernel()
+		s.board.Kernel = guest.kernel()
 		if c.Initrd == "" {
-			s.board.Initrd = images.Initramfs()
+			s.board.Initrd = guest.initramfs()
 		}
 		if c.Cmdline == "" {
 			s.board.Cmdline = images.DefaultCmdline
@@ -100,6 +101,19 @@ func newBootSpec(c *Config, backends Backends) (*bootSpec, error) {
 	}
 	return s, nil
 }
+
+// defaultGuest is one copy of the embedded guest images shared by every
+// VM of a manager (the board only reads them), so each VM does not hold
+// megabytes of its own.
+type defaultGuest struct {
+	once sync.Once
+	k, i []byte
+}
+
+func (g *defaultGuest) load() { g.once.Do(func() { g.k, g.i = images.Kernel(), images.Initramfs() }) }
+
+func (g *defaultGuest) kernel() []byte    { g.load(); return g.k }
+func (g *defaultGuest) initramfs() []byte { g.load(); return g.i }
 
 // disk is a drive's device as the VMM keeps it for statistics.
 type disk struct {

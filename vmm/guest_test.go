@@ -1,80 +1,27 @@
 package vmm
 
 import (
-	"bytes"
 	"context"
-	"encoding/binary"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/popek-vm/popek/vmm/testguest"
 )
 
-// Bare-metal guests for tests, as RV64 machine code run in M-mode from
-// DRAM base (bios: none), so lifecycle tests need no Linux boot.
+// The bare-metal test programs.
 var (
-	// busyLoop spins: j .
-	busyLoop = []uint32{0x0000006f}
-	// idleLoop sleeps: wfi; j .-4
-	idleLoop = []uint32{0x10500073, 0xffdff06f}
-	// poweroff writes FINISHER_PASS to the SiFive test device.
-	poweroff = []uint32{0x001002b7, 0x00005337, 0x55530313, 0x0062a023, 0x0000006f}
-	// echo prints '>' and then echoes UART input back, polling LSR.DR.
-	echo = []uint32{
-		0x100002b7, // lui  t0, 0x10000      UART base
-		0x03e00313, // li   t1, '>'
-		0x00628023, // sb   t1, 0(t0)
-		0x0052c303, // loop: lbu t1, 5(t0)   LSR
-		0x00137313, // andi t1, t1, 1        data ready
-		0xfe030ce3, // beqz t1, loop
-		0x0002c383, // lbu  t2, 0(t0)        RBR
-		0x00728023, // sb   t2, 0(t0)        THR
-		0xfedff06f, // j    loop
-	}
+	busyLoop = testguest.Busy
+	idleLoop = testguest.Idle
+	poweroff = testguest.Poweroff
+	echo     = testguest.Echo
 )
-
-// bareELF wraps code in a minimal ELF64 RISC-V executable loaded at
-// 0x80000000.
-func bareELF(code []uint32) []byte {
-	const base = 0x80000000
-	const ehsize, phsize = 64, 56
-	var text bytes.Buffer
-	for _, w := range code {
-		binary.Write(&text, binary.LittleEndian, w)
-	}
-	var b bytes.Buffer
-	le := binary.LittleEndian
-	b.Write([]byte{0x7f, 'E', 'L', 'F', 2, 1, 1, 0})
-	b.Write(make([]byte, 8))
-	binary.Write(&b, le, uint16(2))   // ET_EXEC
-	binary.Write(&b, le, uint16(243)) // EM_RISCV
-	binary.Write(&b, le, uint32(1))
-	binary.Write(&b, le, uint64(base))          // entry
-	binary.Write(&b, le, uint64(ehsize))        // phoff
-	binary.Write(&b, le, uint64(0))             // shoff
-	binary.Write(&b, le, uint32(0))             // flags
-	binary.Write(&b, le, uint16(ehsize))        // ehsize
-	binary.Write(&b, le, uint16(phsize))        // phentsize
-	binary.Write(&b, le, uint16(1))             // phnum
-	binary.Write(&b, le, [3]uint16{64, 0, 0})   // shentsize, shnum, shstrndx
-	binary.Write(&b, le, uint32(1))             // PT_LOAD
-	binary.Write(&b, le, uint32(5))             // R+X
-	binary.Write(&b, le, uint64(ehsize+phsize)) // offset
-	binary.Write(&b, le, uint64(base))          // vaddr
-	binary.Write(&b, le, uint64(base))          // paddr
-	binary.Write(&b, le, uint64(text.Len()))    // filesz
-	binary.Write(&b, le, uint64(text.Len()))    // memsz
-	binary.Write(&b, le, uint64(4))             // align
-	b.Write(text.Bytes())
-	return b.Bytes()
-}
 
 // writeGuest stores a bare-metal guest in dir and returns its path.
 func writeGuest(t testing.TB, dir, name string, code []uint32) string {
 	t.Helper()
-	p := filepath.Join(dir, name+".elf")
-	if err := os.WriteFile(p, bareELF(code), 0o644); err != nil {
+	p, err := testguest.Write(dir, name, code)
+	if err != nil {
 		t.Fatal(err)
 	}
 	return p
@@ -151,4 +98,8 @@ func tail(b []byte) string {
 		b = b[len(b)-2000:]
 	}
 	return string(b)
+}
+
+func contextWithMinutes(n int) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(context.Background(), time.Duration(n)*time.Minute)
 }

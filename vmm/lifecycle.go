@@ -48,7 +48,7 @@ func (v *VM) prepare(cfg *Config) (*bootSpec, error) {
 	if err := cfg.CheckHost(); err != nil {
 		return nil, err
 	}
-	return newBootSpec(cfg, v.mgr.opts.Backends)
+	return newBootSpec(cfg, v.mgr.opts.Backends, &v.mgr.guest)
 }
 
 // launch builds the first machine and starts the supervisor.

@@ -33,6 +33,7 @@ type Manager struct {
 	store  *store
 	sched  *Scheduler
 	events *eventLog
+	guest  defaultGuest
 
 	mu     sync.Mutex // guards vms and closed; held while a definition file changes
 	vms    map[string]*VM

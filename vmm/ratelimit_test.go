@@ -9,8 +9,8 @@ import (
 // fakeClock is a settable time source for deterministic tests.
 type fakeClock struct{ t time.Time }
 
-func newFakeClock() *fakeClock                { return &fakeClock{t: time.Unix(1_000_000, 0)} }
-func (c *fakeClock) now() time.Time           { return c.t }
+func newFakeClock() *fakeClock               { return &fakeClock{t: time.Unix(1_000_000, 0)} }
+func (c *fakeClock) now() time.Time          { return c.t }
 func (c *fakeClock) advance(d time.Duration) { c.t = c.t.Add(d) }
 
 func TestRateLimiterReserve(t *testing.T) {
@@ -26,14 +26,14 @@ func TestRateLimiterReserve(t *testing.T) {
 	}{
 		{"unlimited", RateLimit{}, []step{{0, 1 << 30, 0}, {0, 1 << 30, 0}}},
 		{"bytes burst then refill", RateLimit{BytesPerSec: 1000, BytesBurst: 500}, []step{
-			{0, 400, 0},                        // 100 left
-			{0, 200, 100 * time.Millisecond},  // needs 200: 100 short at 1000/s
-			{100 * time.Millisecond, 200, 0},  // refilled to 200
-			{0, 1, time.Millisecond},          // empty
+			{0, 400, 0},                      // 100 left
+			{0, 200, 100 * time.Millisecond}, // needs 200: 100 short at 1000/s
+			{100 * time.Millisecond, 200, 0}, // refilled to 200
+			{0, 1, time.Millisecond},         // empty
 		}},
 		{"oversized request waits for a full bucket, then goes into debt", RateLimit{BytesPerSec: 1000, BytesBurst: 100}, []step{
-			{0, 1000, 0},                      // bucket full: admitted, balance -900
-			{0, 1, 901 * time.Millisecond},    // debt first
+			{0, 1000, 0},                   // bucket full: admitted, balance -900
+			{0, 1, 901 * time.Millisecond}, // debt first
 			{901 * time.Millisecond, 1, 0},
 		}},
 		{"ops", RateLimit{OpsPerSec: 2, OpsBurst: 2}, []step{

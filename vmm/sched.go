@@ -39,8 +39,8 @@ type Scheduler struct {
 // slices (a slice is well under a millisecond of host time) and short
 // enough that a VM going idle frees its share quickly.
 const (
-	schedWindow      = 50 * time.Millisecond
-	schedLag         = 2 * time.Millisecond  // progress lead tolerated before a sleep
+	schedWindow      = 100 * time.Millisecond
+	schedLag         = 500 * time.Microsecond // progress lead tolerated before a sleep
 	minThrottleSleep = 200 * time.Microsecond
 	maxThrottleSleep = 10 * time.Millisecond // so pause and stop stay prompt
 	capBurst         = 20 * time.Millisecond // cap bucket depth, in wall time at the cap rate
@@ -155,7 +155,7 @@ func (s *Scheduler) charge(g *cpuGroup, cpu, wait time.Duration, now time.Time) 
 	if g.suspended.Load() {
 		return 0, g.wake
 	}
-	sleep := max(g.capSleep(cpu, now), s.weightSleep(g, now))
+	sleep := max(g.capSleep(cpu, now), s.weightSleep(g, cpu, now))
 	if sleep <= 0 {
 		return 0, g.wake
 	}
@@ -189,8 +189,10 @@ func (g *cpuGroup) capSleep(cpu time.Duration, now time.Time) time.Duration {
 
 // weightSleep is the weight policy for one constrained group: progress is
 // CPU used this window per core granted; g may lead the slowest other
-// constrained group, and elapsed time, by schedLag.
-func (s *Scheduler) weightSleep(g *cpuGroup, now time.Time) time.Duration {
+// constrained group, and elapsed time, by schedLag. The check looks one
+// slice (the one just run) ahead, so that a group does not overshoot by a
+// slice each time before it is held back.
+func (s *Scheduler) weightSleep(g *cpuGroup, slice time.Duration, now time.Time) time.Duration {
 	if !s.contended || !g.constrained || g.share <= 0 {
 		return 0
 	}
@@ -200,7 +202,7 @@ func (s *Scheduler) weightSleep(g *cpuGroup, now time.Time) time.Duration {
 			limit = min(limit, float64(o.winUsed)/o.share+float64(schedLag))
 		}
 	}
-	progress := float64(g.winUsed) / g.share
+	progress := float64(g.winUsed+slice) / g.share
 	if progress <= limit {
 		return 0
 	}

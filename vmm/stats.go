@@ -33,8 +33,8 @@ type VMStats struct {
 	MemoryBytes   uint64 `json:"memory_bytes"`   // guest RAM size
 	ResidentBytes uint64 `json:"resident_bytes"` // guest RAM backed by host memory now
 
-	Disks []DiskStats  `json:"disks"`
-	Harts []HartStats  `json:"harts"`
+	Disks []DiskStats `json:"disks"`
+	Harts []HartStats `json:"harts"`
 }
 
 // DiskStats counts one drive's completed requests.

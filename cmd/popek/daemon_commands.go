@@ -283,7 +283,9 @@ func newStatsCommand(stdout io.Writer) *cobra.Command {
 // printStats renders VMStats for people.
 func printStats(w io.Writer, st *vmm.VMStats) {
 	tw := tabwriter.NewWriter(w, 0, 8, 2, ' ', 0)
-	row := func(k string, format string, args ...any) { fmt.Fprintf(tw, "%s\t"+format+"\n", append([]any{k}, args...)...) }
+	row := func(k string, format string, args ...any) {
+		fmt.Fprintf(tw, "%s\t"+format+"\n", append([]any{k}, args...)...)
+	}
 	row("name", "%s", st.Name)
 	row("state", "%s", st.State)
 	row("vcpus", "%d", st.VCPUs)

@@ -7,6 +7,8 @@ const uroot = "github.com/u-root/u-root/cmds/core/"
 var popekCommands = []string{
 	"github.com/popek-vm/popek/images/userland/cmds/popekinit",
 	"github.com/popek-vm/popek/images/userland/cmds/sh",
+	"github.com/popek-vm/popek/images/userland/cmds/nproc",
+	"github.com/popek-vm/popek/images/userland/cmds/sha256sum",
 }
 
 // urootCommands is the u-root core subset in the default guest: a shell and
