@@ -25,6 +25,10 @@ type RAM struct {
 	data []byte
 	// dirty has one bit per page, set by Dirty; snapshots read and clear it.
 	dirty []atomic.Uint64
+	// fileBacked is set when pages may come from a private file mapping
+	// (NewFromFile, MapFile), where MADV_DONTNEED would bring back the
+	// file's bytes instead of zeroes.
+	fileBacked bool
 }
 
 // New maps size bytes of zeroed guest RAM at guest-physical base.
@@ -133,5 +137,8 @@ func (r *RAM) Discard(paddr, n uint64) error {
 		return nil
 	}
 	off := start - r.base
+	if r.fileBacked {
+		return r.mapAnonymous(off, end-start)
+	}
 	return unix.Madvise(r.data[off:off+(end-start)], unix.MADV_DONTNEED)
 }

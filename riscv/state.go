@@ -155,3 +155,9 @@ func (h *Hart) SetState(s State) error {
 	h.attn.Or(attnIRQ)
 	return nil
 }
+
+// SaveState is State under the project-wide snapshot method name.
+func (h *Hart) SaveState() State { return h.State() }
+
+// RestoreState is SetState under the project-wide snapshot method name.
+func (h *Hart) RestoreState(s State) error { return h.SetState(s) }

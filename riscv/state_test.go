@@ -66,10 +66,10 @@ func TestStateRoundTrip(t *testing.T) {
 	defer ram2.Close()
 	copy(ram2.Bytes(), e.ram.Bytes())
 	h2 := New(Config{RAM: ram2, Bus: e.bus, Clock: e.clock})
-	if err := h2.SetState(fromGob); err != nil {
+	if err := h2.RestoreState(fromGob); err != nil {
 		t.Fatal(err)
 	}
-	if got := h2.State(); !reflect.DeepEqual(got, s) {
+	if got := h2.SaveState(); !reflect.DeepEqual(got, s) {
 		t.Fatalf("restored state differs:\n got %+v\nwant %+v", got, s)
 	}
 	// Both continue identically.

@@ -1,0 +1,227 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/popek-vm/popek/vmm/testguest"
+)
+
+// lockedBuffer collects output written from other goroutines.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+// daemon is `popek serve` running in the background of a test.
+type daemon struct {
+	socket string
+	logs   *lockedBuffer
+	stop   func() // idempotent; also run at cleanup
+}
+
+// startDaemon runs `popek serve` on stateDir and waits for its socket.
+func startDaemon(t *testing.T, stateDir string) *daemon {
+	t.Helper()
+	dir, err := os.MkdirTemp("", "pkcli") // short: sun_path is 108 bytes
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	d := &daemon{socket: filepath.Join(dir, "s.sock"), logs: &lockedBuffer{}}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() {
+		done <- serve(ctx, &serveOptions{stateDir: stateDir, socket: d.socket, logFormat: "text"}, true, d.logs)
+	}()
+	var once sync.Once
+	d.stop = func() {
+		once.Do(func() {
+			cancel()
+			if err := <-done; err != nil {
+				t.Errorf("serve: %v", err)
+			}
+		})
+	}
+	t.Cleanup(d.stop)
+	deadline := time.Now().Add(time.Minute)
+	for {
+		if _, err := os.Stat(d.socket); err == nil {
+			return d
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("daemon did not come up:\n%s", d.logs)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// popek runs the CLI in-process.
+func popek(t *testing.T, stdin *os.File, args ...string) (code int, stdout, stderr string) {
+	t.Helper()
+	var out, errb lockedBuffer
+	code = runMain(args, stdin, &out, &errb)
+	return code, out.String(), errb.String()
+}
+
+func TestDaemonCLI(t *testing.T) {
+	state := t.TempDir()
+	sock := startDaemon(t, state).socket
+	guests := t.TempDir()
+	if _, err := testguest.Write(guests, "echo", testguest.Echo); err != nil {
+		t.Fatal(err)
+	}
+	// Paths in the document are relative to its directory.
+	doc := filepath.Join(guests, "vm.yaml")
+	os.WriteFile(doc, []byte("name: cli\nkernel: echo.elf\nbios: none\nmemory: 16M\nrng: false\n"), 0o644)
+	os.WriteFile(filepath.Join(guests, "bad.yaml"), []byte("name: bad\nvcpus: 0\nmemroy: 1G\n"), 0o644)
+
+	s := "--socket=" + sock
+	steps := []struct {
+		args     []string
+		code     int
+		out, err string
+	}{
+		{[]string{"ls", s}, 0, "NAME", ""},
+		{[]string{"create", s, "-f", doc, "--start"}, 0, "created cli\nstarted cli", ""},
+		{[]string{"create", s, "-f", doc}, 1, "", `popek: a VM named "cli" already exists`},
+		{[]string{"create", s, "-f", filepath.Join(guests, "bad.yaml")}, 1, "", "field memroy not found"},
+		{[]string{"create", s}, 1, "", "-f FILE is required"},
+		{[]string{"ls", s}, 0, "cli   running", ""},
+		{[]string{"inspect", s, "cli"}, 0, filepath.Join(guests, "echo.elf"), ""},
+		{[]string{"inspect", s, "ghost"}, 1, "", `popek: no VM named "ghost"`},
+		{[]string{"start", s, "cli"}, 1, "", `cannot start VM "cli": it is running`},
+		{[]string{"pause", s, "cli"}, 0, "cli: paused", ""},
+		{[]string{"stats", s, "cli"}, 0, "instructions retired", ""},
+		{[]string{"resume", s, "cli"}, 0, "cli: running", ""},
+		{[]string{"reboot", s, "cli"}, 0, "cli: running", ""},
+		{[]string{"rm", s, "cli"}, 1, "", "stop it first, or force"},
+	}
+	for _, st := range steps {
+		code, out, errOut := popek(t, nil, st.args...)
+		if code != st.code || !strings.Contains(out, st.out) || !strings.Contains(errOut, st.err) {
+			t.Fatalf("popek %v: exit %d, stdout %q, stderr %q; want %d, %q, %q", st.args, code, out, errOut, st.code, st.out, st.err)
+		}
+		if strings.Count(strings.TrimSpace(errOut), "\n") > 0 {
+			t.Errorf("popek %v: error is not one line: %q", st.args, errOut)
+		}
+	}
+
+	// popek console with a pipe: typed bytes reach the guest, Ctrl-A X detaches.
+	r, w, _ := os.Pipe()
+	defer r.Close()
+	var out, errb lockedBuffer
+	done := make(chan int)
+	go func() { done <- runMain([]string{"console", s, "cli"}, r, &out, &errb) }()
+	fmt.Fprint(w, "from-a-pipe")
+	waitOutput(t, &out, ">from-a-pipe")
+	w.Write([]byte{0x01, 'x'})
+	if code := <-done; code != 0 {
+		t.Fatalf("console exit %d: %s", code, errb.String())
+	}
+	w.Close()
+
+	for _, st := range []struct {
+		args []string
+		code int
+		out  string
+	}{
+		{[]string{"stop", s, "cli"}, 0, "cli: stopped"},
+		{[]string{"events", s, "--since", "0", "--no-follow"}, 0, "cli stopped -> stopped"},
+		{[]string{"rm", s, "cli"}, 0, "deleted cli"},
+		{[]string{"ls", s, "--json"}, 0, "[]"},
+	} {
+		if code, o, e := popek(t, nil, st.args...); code != st.code || !strings.Contains(o, st.out) {
+			t.Fatalf("popek %v: exit %d, %q %q", st.args, code, o, e)
+		}
+	}
+}
+
+func waitOutput(t *testing.T, b *lockedBuffer, want string) {
+	t.Helper()
+	deadline := time.Now().Add(time.Minute)
+	for !strings.Contains(b.String(), want) {
+		if time.Now().After(deadline) {
+			t.Fatalf("no %q in %q", want, b.String())
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+func TestCLIWithoutDaemon(t *testing.T) {
+	sock := filepath.Join(t.TempDir(), "none.sock")
+	for _, args := range [][]string{{"ls"}, {"start", "x"}, {"console", "x"}, {"events"}, {"stats", "x"}} {
+		code, _, errOut := popek(t, nil, append(args, "--socket", sock)...)
+		if code != 1 || !strings.Contains(errOut, "the popek daemon is not running") || strings.Count(errOut, "\n") != 1 {
+			t.Errorf("popek %v without a daemon: exit %d, %q", args, code, errOut)
+		}
+	}
+	t.Setenv("POPEK_SOCKET", sock)
+	if _, _, errOut := popek(t, nil, "ls"); !strings.Contains(errOut, sock) {
+		t.Errorf("POPEK_SOCKET ignored: %q", errOut)
+	}
+}
+
+func TestServeFlags(t *testing.T) {
+	dir := t.TempDir()
+	short := filepath.Join(dir, "short")
+	os.WriteFile(short, []byte("tiny\n"), 0o600)
+	cases := []struct {
+		opts serveOptions
+		want string
+	}{
+		{serveOptions{stateDir: dir, listen: "127.0.0.1:0", logFormat: "text"}, "--listen needs --token-file"},
+		{serveOptions{stateDir: dir, listen: "127.0.0.1:0", tokenFile: short, logFormat: "text"}, "at least 16 characters"},
+		{serveOptions{stateDir: dir, logFormat: "xml"}, "--log-format"},
+		{serveOptions{stateDir: dir, cpus: -1, logFormat: "text"}, "--cpus"},
+	}
+	for _, c := range cases {
+		err := serve(context.Background(), &c.opts, false, io.Discard)
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("serve(%+v) = %v, want %q", c.opts, err, c.want)
+		}
+	}
+}
+
+// TestServeRestartKeepsDefinitions restarts the daemon on the same state
+// directory: the VM comes back defined and stopped.
+func TestServeRestartKeepsDefinitions(t *testing.T) {
+	state := t.TempDir()
+	guests := t.TempDir()
+	p, _ := testguest.Write(guests, "idle", testguest.Idle)
+	doc := filepath.Join(guests, "vm.json")
+	os.WriteFile(doc, []byte(fmt.Sprintf(`{"name": "keep", "kernel": %q, "bios": "none", "memory": "16M"}`, p)), 0o644)
+	first := startDaemon(t, state)
+	if code, _, e := popek(t, nil, "create", "--socket", first.socket, "-f", doc, "--start"); code != 0 {
+		t.Fatal(e)
+	}
+	first.stop()
+	if !strings.Contains(first.logs.String(), `msg="vm stopped" vm=keep exit="daemon shut down"`) {
+		t.Errorf("shutdown did not stop the VM:\n%s", first.logs)
+	}
+	sock := startDaemon(t, state).socket
+	code, out, _ := popek(t, nil, "ls", "--socket", sock)
+	if code != 0 || !strings.Contains(out, "keep  stopped") {
+		t.Fatalf("after restart: %q", out)
+	}
+}
