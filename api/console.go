@@ -118,15 +118,15 @@ type wsFrame struct {
 }
 
 func (s *Server) consoleOutput(ctx context.Context, stream *vmm.ConsoleStream, pos uint64, out chan<- wsFrame) {
+	buf := make([]byte, 32<<10)
 	for {
-		buf := make([]byte, 32<<10)
 		n, next, _, err := stream.ReadAt(ctx, buf, pos)
 		if err != nil {
 			return
 		}
 		pos = next
 		select {
-		case out <- wsFrame{websocket.MessageBinary, buf[:n]}:
+		case out <- wsFrame{websocket.MessageBinary, append([]byte(nil), buf[:n]...)}:
 		case <-ctx.Done():
 			return
 		}

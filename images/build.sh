@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # Builds popek's embedded default guest from Debian packages and Go modules:
 #   linux-Image.gz     Linux 6.1 (Debian's linux-source-6.1) configured by linux.config
-#   initramfs.cpio.gz  u-root userland with an interactive shell (see README.md)
+#   initramfs.cpio.gz  u-root userland with an interactive shell, plus a static
+#                      BusyBox (Debian's source package, busybox.config) (see README.md)
 #   tinyinit.cpio.gz   a one-line "hello" /init that powers off (boot benchmark)
 #
-# Usage: images/build.sh [all|deps|kernel|initramfs|tinyinit]...   (default: all)
+# Usage: images/build.sh [all|deps|kernel|busybox|initramfs|tinyinit]...   (default: all)
 # Environment: BUILD_DIR (default /tmp/popek-guest-build, never inside the repo),
 #              JOBS (default nproc), GO (default: go on PATH or /usr/local/go/bin/go).
 # Idempotent: re-running reuses the unpacked tree and only rebuilds what changed;
@@ -18,8 +19,12 @@ JOBS=${JOBS:-$(nproc)}
 LINUX_TARBALL=/usr/src/linux-source-6.1.tar.xz
 LINUX_DIR=$BUILD_DIR/linux-source-6.1
 CROSS=riscv64-linux-gnu-
+BUSYBOX_DIR=$BUILD_DIR/busybox
+# The deb-src entry build.sh adds when apt knows no busybox source package.
+DEB_SRC_LIST=/etc/apt/sources.list.d/popek-src.sources
 APT_PACKAGES=(linux-source-6.1 gcc-riscv64-linux-gnu binutils-riscv64-linux-gnu
-	make bc flex bison libssl-dev libelf-dev cpio xz-utils gzip perl python3)
+	libc6-dev-riscv64-cross make bc flex bison libssl-dev libelf-dev cpio
+	xz-utils bzip2 gzip perl python3 dpkg-dev)
 
 # Fixed identity/time so rebuilding unchanged sources gives identical bytes.
 export KBUILD_BUILD_USER=popek KBUILD_BUILD_HOST=popek KBUILD_BUILD_VERSION=1
@@ -103,16 +108,107 @@ compress_to() {
 	log "$(basename "$2"): $(stat -c %s "$2") bytes"
 }
 
+# apt-get source needs a deb-src entry; add bookworm main's if apt has none.
+ensure_deb_src() {
+	if [[ -n $(apt-cache showsrc busybox 2>/dev/null) ]]; then return; fi
+	[[ $(id -u) == 0 ]] || die "apt has no busybox source package (run as root to add $DEB_SRC_LIST)"
+	log "adding deb-src entry $DEB_SRC_LIST"
+	cat >"$DEB_SRC_LIST" <<-'EOF'
+		Types: deb-src
+		URIs: http://deb.debian.org/debian
+		Suites: bookworm
+		Components: main
+		Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
+	EOF
+	apt-get update
+	[[ -n $(apt-cache showsrc busybox 2>/dev/null) ]] || die "still no busybox source package after adding $DEB_SRC_LIST"
+}
+
+# Fetches Debian's busybox source package (apt-get skips files it already has)
+# and unpacks it with Debian's patches; the stamp names the .dsc unpacked, so a
+# Debian update gets a fresh tree.
+unpack_busybox() {
+	ensure_deb_src
+	mkdir -p "$BUSYBOX_DIR/dl"
+	local dsc stamp=$BUSYBOX_DIR/src/.popek-unpacked
+	(cd "$BUSYBOX_DIR/dl" && apt-get source --download-only busybox >&2) || die "apt-get source busybox failed"
+	dsc=$(cd "$BUSYBOX_DIR/dl" && apt-get source --print-uris busybox 2>/dev/null) || die "apt-get source --print-uris busybox failed"
+	[[ $dsc =~ busybox_[^\ \']+\.dsc ]] && dsc=${BASH_REMATCH[0]} || dsc=
+	[[ -n $dsc && -f $BUSYBOX_DIR/dl/$dsc ]] || die "cannot tell which busybox .dsc apt-get fetched"
+	if [[ -f $stamp && $(cat "$stamp") == "$dsc" ]]; then return; fi
+	log "unpacking $dsc"
+	rm -rf "$BUSYBOX_DIR/src"
+	dpkg-source -x "$BUSYBOX_DIR/dl/$dsc" "$BUSYBOX_DIR/src" >&2 || die "dpkg-source -x $dsc failed"
+	echo "$dsc" >"$stamp"
+}
+
+bbmake() {
+	nice -n 10 make -C "$BUSYBOX_DIR/src" ARCH=riscv CROSS_COMPILE=$CROSS CONFIG_STATIC=y \
+		BB_EXTRA_VERSION="$BUSYBOX_VERSION" "$@"
+}
+
+# allnoconfig, then every line of busybox.config replaces that symbol's line;
+# oldconfig must keep each one exactly (it drops options whose dependencies
+# are missing). Skipped when neither the fragment nor the source changed, so
+# make rebuilds nothing.
+configure_busybox() {
+	local src=$BUSYBOX_DIR/src frag=$IMAGES_DIR/busybox.config stamp want names line bad=0
+	stamp=$src/.popek-configured
+	want=$(cat "$src/.popek-unpacked" "$frag" | sha256sum | cut -d' ' -f1)
+	if [[ -f $stamp && -f $src/.config && $(cat "$stamp") == "$want" ]]; then return; fi
+	log "configuring busybox: allnoconfig + busybox.config"
+	rm -f "$stamp"
+	bbmake -s allnoconfig >/dev/null
+	names=$(grep -oE '^(# )?CONFIG_[A-Za-z0-9_]+' "$frag" | sed 's/^# //' | sort -u | paste -sd'|')
+	{ grep -vE "^(# )?($names)[= ]" "$src/.config" || true; grep -E '^(CONFIG_|# CONFIG_.* is not set$)' "$frag"; } >"$src/.config.popek"
+	mv "$src/.config.popek" "$src/.config"
+	{ yes '' || true; } | bbmake -s oldconfig >/dev/null
+	while IFS= read -r line; do
+		if [[ $line =~ ^(CONFIG_[A-Za-z0-9_]+)=.*$ ]]; then
+			grep -qxF -- "$line" "$src/.config" || { echo "busybox config: want '$line', got '$(grep -E "^(# )?${BASH_REMATCH[1]}[= ]" "$src/.config" || echo unset)'" >&2; bad=1; }
+		elif [[ $line =~ ^#\ (CONFIG_[A-Za-z0-9_]+)\ is\ not\ set$ ]]; then
+			if grep -qE "^${BASH_REMATCH[1]}=" "$src/.config"; then echo "busybox config: want ${BASH_REMATCH[1]} unset" >&2; bad=1; fi
+		fi
+	done <"$frag"
+	((bad == 0)) || die "busybox config does not match images/busybox.config"
+	echo "$want" >"$stamp"
+}
+
+# Outputs, for build_initramfs: $BUSYBOX_DIR/busybox (static, stripped) and
+# $BUSYBOX_DIR/applets (one applet name a line).
+build_busybox() {
+	unpack_busybox
+	# The banner names the Debian package version, not the build date.
+	BUSYBOX_VERSION="Debian $(dpkg-parsechangelog -l "$BUSYBOX_DIR/src/debian/changelog" -S Version) popek"
+	export KCONFIG_NOTIMESTAMP=1
+	configure_busybox
+	log "building busybox ($BUSYBOX_VERSION) with $JOBS jobs"
+	bbmake -j"$JOBS" busybox busybox.links >&2 || die "busybox build failed"
+	local bin=$BUSYBOX_DIR/src/busybox hdr
+	hdr=$(${CROSS}readelf -h -l "$bin") || die "$bin is not an ELF binary"
+	[[ $hdr == *"Machine:"*"RISC-V"* ]] || die "$bin is not a RISC-V ELF"
+	[[ $hdr != *INTERP* ]] || die "$bin is dynamically linked"
+	cp "$bin" "$BUSYBOX_DIR/busybox.tmp" && mv "$BUSYBOX_DIR/busybox.tmp" "$BUSYBOX_DIR/busybox"
+	sed 's#.*/##' "$BUSYBOX_DIR/src/busybox.links" | sort -u >"$BUSYBOX_DIR/applets.tmp"
+	[[ -s $BUSYBOX_DIR/applets.tmp ]] || die "busybox has no applets"
+	mv "$BUSYBOX_DIR/applets.tmp" "$BUSYBOX_DIR/applets"
+	log "busybox: $(stat -c %s "$BUSYBOX_DIR/busybox") bytes, $(wc -l <"$BUSYBOX_DIR/applets") applets"
+}
+
 # The u-root userland is built by images/userland (its own Go module, so the
 # popek module does not depend on u-root): u-root, gobusybox and mkuimage are
 # pinned there and come from the Go module proxy; the commands are compiled
-# into one GOARCH=riscv64 busybox.
+# into one GOARCH=riscv64 busybox. BusyBox's binary and applet links are added
+# beside it (the busybox step must have run: all runs it first).
 build_initramfs() {
 	find_go
+	[[ -f $BUSYBOX_DIR/busybox && -f $BUSYBOX_DIR/applets ]] ||
+		die "no BusyBox in $BUSYBOX_DIR: run 'images/build.sh busybox' first"
 	log "building u-root initramfs"
 	mkdir -p "$BUILD_DIR"
 	(cd "$IMAGES_DIR/userland" && CGO_ENABLED=0 nice -n 10 "$GO" run ./mkinitramfs \
-		-work "$BUILD_DIR/initramfs" -o "$BUILD_DIR/initramfs.cpio")
+		-work "$BUILD_DIR/initramfs" -o "$BUILD_DIR/initramfs.cpio" \
+		-busybox "$BUSYBOX_DIR/busybox" -applets "$BUSYBOX_DIR/applets")
 	compress_to "$BUILD_DIR/initramfs.cpio" "$IMAGES_DIR/initramfs.cpio.gz"
 }
 
@@ -133,12 +229,13 @@ main() {
 	local step
 	for step in "$@"; do
 		case $step in
-		all) install_deps; build_kernel; build_initramfs; build_tinyinit ;;
+		all) install_deps; build_kernel; build_busybox; build_initramfs; build_tinyinit ;;
 		deps) install_deps ;;
 		kernel) install_deps; build_kernel ;;
+		busybox) install_deps; build_busybox ;;
 		initramfs) build_initramfs ;;
 		tinyinit) build_tinyinit ;;
-		*) die "unknown step '$step' (want all, deps, kernel, initramfs or tinyinit)" ;;
+		*) die "unknown step '$step' (want all, deps, kernel, busybox, initramfs or tinyinit)" ;;
 		esac
 	done
 }

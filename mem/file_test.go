@@ -152,3 +152,42 @@ func TestDiscardFileBackedZeroes(t *testing.T) {
 		t.Error("discarded page not writable")
 	}
 }
+
+func TestUntouchedPages(t *testing.T) {
+	r, err := New(0x80000000, 64*PageSize)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	b := r.Bytes()
+	written := map[int]bool{1: true, 5: true, 63: true}
+	for p := range written {
+		b[p*PageSize+7] = 1
+	}
+	bits, ok := r.UntouchedPages()
+	if !ok {
+		t.Skip("no /proc/self/pagemap")
+	}
+	untouched := 0
+	for p := 0; p < 64; p++ {
+		set := bits[p>>6]&(1<<(p&63)) != 0
+		if set && written[p] {
+			t.Errorf("written page %d reported untouched", p)
+		}
+		if set {
+			untouched++
+		}
+	}
+	if untouched < 64-len(written)-8 { // allow for fault-around and THP
+		t.Errorf("only %d of %d unwritten pages reported untouched", untouched, 64-len(written))
+	}
+	f := patternFile(t, 1, 0)
+	fr, err := NewFromFile(0x80000000, f, PageSize)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer fr.Close()
+	if _, ok := fr.UntouchedPages(); ok {
+		t.Error("file-backed RAM claims to know its untouched pages")
+	}
+}

@@ -88,17 +88,20 @@ func waitConsoleOrPanic(m *Manager, name string, pos uint64, want string) (uint6
 	}
 }
 
-// TestBootLinuxVMs is the small variant, run even with -short: three
-// guests at once (about 10 s on two busy host cores).
+// TestBootLinuxVMs is the small variant: three guests at once (about 10 s
+// on two busy host cores, over a minute with -race).
 func TestBootLinuxVMs(t *testing.T) {
+	if testing.Short() {
+		t.Skip("boots Linux three times")
+	}
 	bootLinuxVMs(t, 3)
 }
 
 // TestBootTenLinuxVMs boots ten guests at once (about 30 s on two busy
-// host cores); skipped with -short unless POPEK_SLOW_TESTS=1.
+// host cores); skipped with -short unless POPEK_SLOW=1.
 func TestBootTenLinuxVMs(t *testing.T) {
-	if testing.Short() && os.Getenv("POPEK_SLOW_TESTS") == "" {
-		t.Skip("boots Linux ten times: skipped with -short (POPEK_SLOW_TESTS=1 runs it)")
+	if testing.Short() && os.Getenv("POPEK_SLOW") == "" {
+		t.Skip("boots Linux ten times: skipped with -short (POPEK_SLOW=1 runs it)")
 	}
 	bootLinuxVMs(t, 10)
 }

@@ -113,3 +113,34 @@ func (l *eventLog) Wait(ctx context.Context, after uint64) ([]Event, error) {
 		}
 	}
 }
+
+// EventLogState is the serialisable state of an event log.
+type EventLogState struct {
+	Seq    uint64  `json:"seq"`
+	Events []Event `json:"events"` // oldest first
+}
+
+// SaveState returns the retained events and the last sequence number.
+func (l *eventLog) SaveState() EventLogState {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return EventLogState{Seq: l.seq, Events: append([]Event(nil), l.events...)}
+}
+
+// RestoreState makes the log exactly the saved one.
+func (l *eventLog) RestoreState(s EventLogState) error {
+	if len(s.Events) > eventRetention {
+		return errorf(KindInvalid, "event log: %d events, at most %d are kept", len(s.Events), eventRetention)
+	}
+	prev := uint64(0)
+	for _, e := range s.Events {
+		if e.Seq <= prev || e.Seq > s.Seq {
+			return errorf(KindInvalid, "event log: sequence %d out of order (last %d)", e.Seq, s.Seq)
+		}
+		prev = e.Seq
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.seq, l.events = s.Seq, append([]Event(nil), s.Events...)
+	return nil
+}

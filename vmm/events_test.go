@@ -64,3 +64,26 @@ func TestEventLogRetention(t *testing.T) {
 		t.Fatalf("kept %d events from %d", len(evs), evs[0].Seq)
 	}
 }
+
+func TestEventLogStateRoundTrip(t *testing.T) {
+	l := newEventLog()
+	for _, typ := range []string{EventCreated, EventStarted} {
+		l.add(Event{VM: "a", Type: typ, State: StateRunning})
+	}
+	st := l.SaveState()
+	r := newEventLog()
+	if err := r.RestoreState(st); err != nil {
+		t.Fatal(err)
+	}
+	if got := r.SaveState(); got.Seq != st.Seq || len(got.Events) != 2 || got.Events[1] != st.Events[1] {
+		t.Fatalf("restored %+v, saved %+v", got, st)
+	}
+	if e := r.add(Event{VM: "a", Type: EventStopped}); e.Seq != 3 {
+		t.Fatalf("sequence after restore: %d", e.Seq)
+	}
+	bad := st
+	bad.Events = []Event{{Seq: 2}, {Seq: 1}}
+	if err := r.RestoreState(bad); err == nil {
+		t.Fatal("accepted events out of order")
+	}
+}

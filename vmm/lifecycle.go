@@ -63,6 +63,7 @@ func (v *VM) launch(spec *bootSpec) error {
 		cancel()
 		return err
 	}
+	v.mgr.reserveProcs(cfg.VCPUs)
 
 	v.mu.Lock()
 	defer v.mu.Unlock()

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"runtime"
 	"sort"
 	"sync"
 	"time"
@@ -21,6 +22,9 @@ type Options struct {
 	CPUCapacity float64
 	// Backends create devices popek has no built-in model for.
 	Backends Backends
+	// KeepGOMAXPROCS stops the manager from raising GOMAXPROCS (see
+	// Manager.reserveProcs).
+	KeepGOMAXPROCS bool
 }
 
 // Manager hosts many VMs. Each VM's machine runs on its own goroutines; a
@@ -38,6 +42,27 @@ type Manager struct {
 	mu     sync.Mutex // guards vms and closed; held while a definition file changes
 	vms    map[string]*VM
 	closed bool
+
+	procsMu      sync.Mutex
+	runningHarts int // vCPUs of the VMs with a machine
+}
+
+// reserveProcs accounts for n more (or, negative, fewer) running vCPUs and
+// raises GOMAXPROCS to the host's cores plus every running vCPU. Each hart
+// goroutine is locked to its own thread, and the scheduler measures demand
+// from those threads' kernel run-queue time: that only works if the Go
+// scheduler never keeps a runnable hart waiting for a P, so the kernel
+// rather than Go arbitrates between harts. It never lowers GOMAXPROCS.
+func (m *Manager) reserveProcs(n int) {
+	m.procsMu.Lock()
+	defer m.procsMu.Unlock()
+	m.runningHarts += n
+	if m.opts.KeepGOMAXPROCS {
+		return
+	}
+	if want := runtime.NumCPU() + m.runningHarts; runtime.GOMAXPROCS(0) < want {
+		runtime.GOMAXPROCS(want)
+	}
 }
 
 // Open loads the definitions in opts.StateDir (they come back stopped) and
@@ -96,6 +121,11 @@ func (m *Manager) Close() error {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			defer func() {
+				if p := recover(); p != nil {
+					m.log.Error("stopping VM at shutdown panicked", "vm", v.name, "panic", p)
+				}
+			}()
 			v.opMu.Lock()
 			defer v.opMu.Unlock()
 			v.stopOp("daemon shut down") // a VM that is not running just refuses

@@ -61,7 +61,10 @@ func (d *limitedBlock) retryAfter(q int, wait time.Duration) {
 		d.timer.Stop()
 	}
 	host := d.host
-	d.timer = time.AfterFunc(wait, func() { host.Kick(q) })
+	d.timer = time.AfterFunc(wait, func() {
+		defer func() { recover() }() // a kick into a torn-down transport must not kill the daemon
+		host.Kick(q)
+	})
 }
 
 func (d *limitedBlock) Close() error {

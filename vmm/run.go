@@ -277,6 +277,7 @@ func (r *vmRun) endLocked(state State, exit, errMsg string) {
 	v.last = r.statsLocked()
 	r.group.leave()
 	r.cancel()
+	v.mgr.reserveProcs(-r.spec.board.Harts)
 	v.run = nil
 	v.state, v.lastExit, v.lastErr = state, exit, errMsg
 	v.last.State = state

@@ -17,11 +17,11 @@ import (
 //   - weight: only while the hungry VMs want more CPU than the host has
 //     (Capacity cores), each window divides Capacity among them by weight
 //     (max-min fair: a VM wanting less than its share keeps what it wants
-//     and the rest is shared out again). Within the window a constrained
-//     VM's harts sleep whenever it got ahead of another constrained VM in
-//     CPU used per granted share, or of its own share of elapsed time. The
-//     relative rule keeps the ratio right even when the host is busy with
-//     other work and delivers less than Capacity.
+//     and the rest is shared out again). Within the window a contending VM
+//     (one held to its share) sleeps whenever it got ahead of another
+//     contending VM in CPU used per granted share, or of its own share of
+//     elapsed time. The relative rule keeps the ratio right even when the
+//     host is busy with other work and delivers less than Capacity.
 //
 // "Wanting" CPU is measured from the hart threads themselves: CPU used plus
 // time spent runnable in the host's run queue plus time spent throttled,
@@ -77,8 +77,8 @@ type cpuGroup struct {
 	// Guarded by s.mu.
 	used, throttled    time.Duration // totals
 	winUsed, winWanted time.Duration // this window
-	share              float64       // cores granted this window (when constrained)
-	constrained        bool          // wants more than share this window
+	share              float64       // cores granted this window
+	contending         bool          // held to its share this window (see roll)
 	capTokens          float64       // CPU nanoseconds of credit
 	capLast            time.Time
 	wake               chan struct{} // closed to cut throttling sleeps short
@@ -109,7 +109,7 @@ func (g *cpuGroup) leave() {
 			break
 		}
 	}
-	g.constrained = false
+	g.contending = false
 	g.suspend()
 }
 
@@ -119,7 +119,7 @@ func (g *cpuGroup) setSuspended(on bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if on {
-		g.constrained = false
+		g.contending = false
 		g.suspend()
 		return
 	}
@@ -187,18 +187,18 @@ func (g *cpuGroup) capSleep(cpu time.Duration, now time.Time) time.Duration {
 	return time.Duration(-g.capTokens / g.capRate)
 }
 
-// weightSleep is the weight policy for one constrained group: progress is
+// weightSleep is the weight policy for one contending group: progress is
 // CPU used this window per core granted; g may lead the slowest other
-// constrained group, and elapsed time, by schedLag. The check looks one
+// contending group, and elapsed time, by schedLag. The check looks one
 // slice (the one just run) ahead, so that a group does not overshoot by a
 // slice each time before it is held back.
 func (s *Scheduler) weightSleep(g *cpuGroup, slice time.Duration, now time.Time) time.Duration {
-	if !s.contended || !g.constrained || g.share <= 0 {
+	if !s.contended || !g.contending || g.share <= 0 {
 		return 0
 	}
 	limit := float64(now.Sub(s.winStart) + schedLag)
 	for _, o := range s.groups {
-		if o != g && o.constrained && o.share > 0 {
+		if o != g && o.contending && o.share > 0 {
 			limit = min(limit, float64(o.winUsed)/o.share+float64(schedLag))
 		}
 	}
@@ -233,7 +233,13 @@ func (s *Scheduler) roll(now time.Time) {
 	s.contended = total > s.capacity
 	shares, constrained := fairShares(s.capacity, demand, weight)
 	for i, g := range s.groups {
-		g.share, g.constrained = shares[i], constrained[i] && s.contended
+		// Contending: wants more than its share, or is saturated (wants
+		// all its vCPUs or cap can give). A saturated group joins the
+		// comparison so that, when the host delivers less than capacity,
+		// it is held to its weight like the others; a group merely using
+		// less than its share (partly idle) must not hold others back.
+		saturated := demand[i] > 0 && demand[i] >= 0.9*g.maxCores()
+		g.share, g.contending = shares[i], s.contended && (constrained[i] || saturated)
 	}
 	s.winStart = now
 }

@@ -5,7 +5,10 @@
 _start:
   la t0, trap
   csrw mtvec, t0
-  li s2, 0x2004000      # mtimecmp of hart 0
+  li s2, 0x2004000      # this hart's mtimecmp: 0x2004000 + 8*hartid
+  csrr t0, mhartid
+  slli t0, t0, 3
+  add s2, s2, t0
   li s3, 0x200bff8      # mtime
   ld t0, 0(s3)
   addi t0, t0, 50

@@ -137,13 +137,15 @@ func serve(ctx context.Context, o *serveOptions, socketFlag bool, stderr io.Writ
 		return &http.Server{Handler: h, BaseContext: func(net.Listener) context.Context { return base },
 			ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(handler, slog.LevelWarn)}
 	}
-	servers := []*http.Server{newServer(srv)}
+	unixSrv := newServer(srv)
+	servers := []*http.Server{unixSrv}
 	errc := make(chan error, 2)
-	go func() { errc <- servers[0].Serve(unixL) }()
+	go func() { errc <- unixSrv.Serve(unixL) }()
 	log.Info("popek daemon listening", "socket", socket, "state_dir", o.stateDir, "cpus", mgr.Scheduler().Capacity())
 	if tcpL != nil {
-		servers = append(servers, newServer(api.WithToken(srv, token)))
-		go func() { errc <- servers[1].Serve(tcpL) }()
+		tcpSrv := newServer(api.WithToken(srv, token))
+		servers = append(servers, tcpSrv)
+		go func() { errc <- tcpSrv.Serve(tcpL) }()
 		log.Info("popek daemon listening on TCP", "addr", tcpL.Addr().String())
 	}
 

@@ -225,3 +225,43 @@ func TestServeRestartKeepsDefinitions(t *testing.T) {
 		t.Fatalf("after restart: %q", out)
 	}
 }
+
+// TestServeTCP serves the API on TCP too: clients need the token.
+func TestServeTCP(t *testing.T) {
+	dir := t.TempDir()
+	tokenFile := filepath.Join(dir, "token")
+	os.WriteFile(tokenFile, []byte("a-long-enough-secret-token\n"), 0o600)
+	wrongFile := filepath.Join(dir, "wrong")
+	os.WriteFile(wrongFile, []byte("another-long-secret-token\n"), 0o600)
+	sockDir, _ := os.MkdirTemp("", "pktcp")
+	defer os.RemoveAll(sockDir)
+	logs := &lockedBuffer{}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() {
+		done <- serve(ctx, &serveOptions{stateDir: dir, socket: filepath.Join(sockDir, "s.sock"),
+			listen: "127.0.0.1:0", tokenFile: tokenFile, logFormat: "text"}, true, logs)
+	}()
+	defer func() { cancel(); <-done }()
+	var addr string
+	deadline := time.Now().Add(time.Minute)
+	for addr == "" {
+		if _, rest, ok := strings.Cut(logs.String(), "listening on TCP\" addr="); ok {
+			addr = strings.Fields(rest)[0]
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no TCP address in logs:\n%s", logs)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	if code, out, e := popek(t, nil, "ls", "--connect", addr, "--token-file", tokenFile); code != 0 || !strings.Contains(out, "NAME") {
+		t.Fatalf("ls over TCP: %d %q %q", code, out, e)
+	}
+	if code, _, e := popek(t, nil, "ls", "--connect", addr, "--token-file", wrongFile); code != 1 || !strings.Contains(e, "bearer token") {
+		t.Fatalf("wrong token: %d %q", code, e)
+	}
+	if code, _, e := popek(t, nil, "ls", "--connect", addr); code != 1 || !strings.Contains(e, "--connect needs --token-file") {
+		t.Fatalf("no token: %d %q", code, e)
+	}
+}

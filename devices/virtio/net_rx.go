@@ -56,7 +56,7 @@ func (n *Net) deliverFrame(q *Queue, frame []byte, mergeable bool) rxResult {
 			unpop(q, len(chains))
 			return rxNoBuffers
 		}
-		chains = n.keepChain(chains, c)
+		chains = n.holdRx(chains, c)
 		room += c.Writable()
 		if !mergeable {
 			break
@@ -95,9 +95,9 @@ func (n *Net) deliverFrame(q *Queue, frame []byte, mergeable bool) rxResult {
 	return rxDelivered
 }
 
-// keepChain copies c into the reusable chain slots: Pop overwrites the
+// holdRx copies c into the reusable chain slots: Pop overwrites the
 // chain it returns, and a merged frame needs several at once.
-func (n *Net) keepChain(chains []Chain, c *Chain) []Chain {
+func (n *Net) holdRx(chains []Chain, c *Chain) []Chain {
 	i := len(chains)
 	if i < cap(chains) {
 		chains = chains[:i+1]

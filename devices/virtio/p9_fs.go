@@ -282,9 +282,9 @@ func (f *p9File) Renamed(p9.File, string) {}
 // them (EOPNOTSUPP), which Linux treats as "none set".
 
 func (f *p9File) SetXattr(string, []byte, p9.XattrFlags) error { return f.noXattrs() }
-func (f *p9File) RemoveXattr(string) error                   { return f.noXattrs() }
-func (f *p9File) GetXattr(string) ([]byte, error)            { return nil, linux.EOPNOTSUPP }
-func (f *p9File) ListXattrs() ([]string, error)              { return nil, nil }
+func (f *p9File) RemoveXattr(string) error                     { return f.noXattrs() }
+func (f *p9File) GetXattr(string) ([]byte, error)              { return nil, linux.EOPNOTSUPP }
+func (f *p9File) ListXattrs() ([]string, error)                { return nil, nil }
 
 func (f *p9File) noXattrs() error {
 	if f.root.readOnly {

@@ -4,11 +4,10 @@ package main
 const uroot = "github.com/u-root/u-root/cmds/core/"
 
 // popekCommands live in this module; popekinit becomes /init, sh /bin/sh.
+// (nproc and sha256sum, which u-root lacks, come from BusyBox.)
 var popekCommands = []string{
 	"github.com/popek-vm/popek/images/userland/cmds/popekinit",
 	"github.com/popek-vm/popek/images/userland/cmds/sh",
-	"github.com/popek-vm/popek/images/userland/cmds/nproc",
-	"github.com/popek-vm/popek/images/userland/cmds/sha256sum",
 }
 
 // urootCommands is the u-root core subset in the default guest: a shell and

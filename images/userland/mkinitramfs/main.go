@@ -1,7 +1,8 @@
 // Command mkinitramfs writes the (uncompressed) newc cpio archives of popek's
 // guest images; images/build.sh runs it and gzips the result.
 //
-//	mkinitramfs -o initramfs.cpio -work DIR    u-root busybox + popekinit and sh
+//	mkinitramfs -o initramfs.cpio -work DIR -busybox BIN -applets LIST
+//	    u-root busybox + popekinit and sh, and BusyBox BIN with LIST's applets
 //	mkinitramfs -o tinyinit.cpio -init BINARY  BINARY as /init, nothing else
 //
 // Both archives are reproducible: fixed record order, zero mtimes and owners.
@@ -25,6 +26,8 @@ func main() {
 	out := flag.String("o", "", "output cpio archive (uncompressed)")
 	work := flag.String("work", "", "scratch directory for the busybox build")
 	initBinary := flag.String("init", "", "build a single-binary archive with this file as /init")
+	busybox := flag.String("busybox", "", "static BusyBox binary for the userland archive")
+	applets := flag.String("applets", "", "BusyBox's applet names, one a line")
 	flag.Parse()
 	if *out == "" {
 		log.Fatal("mkinitramfs: -o is required")
@@ -33,7 +36,7 @@ func main() {
 	if *initBinary != "" {
 		err = writeSingleBinary(*out, *initBinary)
 	} else {
-		err = writeUserland(*out, *work)
+		err = writeUserland(*out, *work, *busybox, *applets)
 	}
 	if err != nil {
 		log.Fatalf("mkinitramfs: %v", err)
@@ -70,9 +73,13 @@ func etcRecords() []cpio.Record {
 	}
 }
 
-func writeUserland(out, work string) error {
-	if work == "" {
-		return fmt.Errorf("-work is required for the userland archive")
+func writeUserland(out, work, busybox, applets string) error {
+	if work == "" || busybox == "" || applets == "" {
+		return fmt.Errorf("-work, -busybox and -applets are required for the userland archive")
+	}
+	bbRecords, err := busyboxRecords(busybox, applets)
+	if err != nil {
+		return err
 	}
 	if err := os.RemoveAll(work); err != nil {
 		return err
@@ -84,7 +91,8 @@ func writeUserland(out, work string) error {
 	if err != nil {
 		return err
 	}
-	base, err := cpio.ArchiveFromRecords(append(baseRecords(), etcRecords()...))
+	recs := append(baseRecords(), etcRecords()...)
+	base, err := cpio.ArchiveFromRecords(append(recs, bbRecords...))
 	if err != nil {
 		return err
 	}

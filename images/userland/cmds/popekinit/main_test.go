@@ -53,3 +53,21 @@ func TestBanner(t *testing.T) {
 		}
 	}
 }
+
+// BusyBox's links must come after u-root's /bbin, or they would take over
+// u-root's command names (ls, mount, ...).
+func TestPathPutsBusyboxAfterUroot(t *testing.T) {
+	dirs := strings.Split(environment["PATH"], ":")
+	pos := map[string]int{}
+	for i, d := range dirs {
+		pos[d] = i
+	}
+	ub, okU := pos["/bbin"]
+	bb, okB := pos["/busybox-bin"]
+	if !okU || !okB || ub > bb {
+		t.Errorf("PATH %q: want /bbin before /busybox-bin", environment["PATH"])
+	}
+	if _, ok := pos["/bin"]; !ok {
+		t.Errorf("PATH %q lacks /bin (where busybox itself is)", environment["PATH"])
+	}
+}

@@ -34,9 +34,11 @@ func (m mountPoint) mount() error {
 	return nil
 }
 
-// environment is inherited by the shell and everything it starts.
+// environment is inherited by the shell and everything it starts. BusyBox's
+// applet links (/busybox-bin) come last, so u-root's commands in /bbin keep
+// their names and BusyBox only fills the gaps.
 var environment = map[string]string{
-	"PATH": "/bbin:/bin:/sbin:/usr/bin:/usr/sbin",
+	"PATH": "/bbin:/bin:/sbin:/usr/bin:/usr/sbin:/busybox-bin",
 	"HOME": "/",
 	"USER": "root",
 	"TERM": "linux",

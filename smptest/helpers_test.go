@@ -1,0 +1,44 @@
+package smptest
+
+import (
+	"context"
+	"os"
+	"testing"
+	"time"
+)
+
+// slow reports whether POPEK_SLOW asks for the long runs.
+func slow() bool { return os.Getenv("POPEK_SLOW") != "" }
+
+// testContext ends shortly before the test binary's deadline, so a hung
+// guest fails with its console log instead of killing the whole binary.
+// It is hang protection only: no result depends on how fast things run.
+func testContext(t *testing.T) context.Context {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Minute)
+	if d, ok := t.Deadline(); ok {
+		deadline = d.Add(-30 * time.Second)
+	}
+	ctx, cancel := context.WithDeadline(context.Background(), deadline)
+	t.Cleanup(cancel)
+	return ctx
+}
+
+// skipLinux skips the tests that boot Linux where they would take too long.
+func skipLinux(t *testing.T) {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("boots Linux (-short)")
+	}
+	if raceDetector {
+		t.Skip("boots Linux: too slow under the race detector")
+	}
+}
+
+// tail returns the last n bytes of s, for failure messages.
+func tail(s string, n int) string {
+	if len(s) > n {
+		return "..." + s[len(s)-n:]
+	}
+	return s
+}

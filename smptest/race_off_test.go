@@ -1,0 +1,5 @@
+//go:build !race
+
+package smptest
+
+const raceDetector = false
