@@ -2,6 +2,7 @@ package board
 
 import (
 	"context"
+	"errors"
 	"os"
 	"strings"
 	"testing"
@@ -28,6 +29,7 @@ func TestBareMetalPrograms(t *testing.T) {
 		{"fetchfault", BootDirect, 1, ExitStatus{Kind: ExitPoweroff}, ""},
 		{"uirq", BootDirect, 1, ExitStatus{Kind: ExitPoweroff}, ""},
 		{"hsm", BootDirect, 2, ExitStatus{Kind: ExitPoweroff}, ""},
+		{"rfence", BootDirect, 2, ExitStatus{Kind: ExitPoweroff}, ""},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -63,8 +65,10 @@ func TestHartPanicBecomesError(t *testing.T) {
 	}
 	defer m.Close()
 	res := <-start(context.Background(), m, nil)
-	if res.st.Kind != ExitError || res.err == nil || !strings.Contains(res.err.Error(), "config read bug") {
-		t.Fatalf("Run = %v, %v; want an emulator error naming the panic", res.st, res.err)
+	var pe *PanicError
+	if res.st.Kind != ExitError || !errors.As(res.err, &pe) || !strings.Contains(res.err.Error(), "config read bug") ||
+		strings.Contains(res.err.Error(), "\n") || len(pe.Stack) == 0 {
+		t.Fatalf("Run = %v, %v; want a one-line emulator error naming the panic", res.st, res.err)
 	}
 }
 

@@ -18,7 +18,7 @@ const (
 	// OpenSBI also opens the counters to U-mode (it writes scounteren = -1);
 	// Linux 6.1 never writes scounteren, and its vDSO reads time with rdtime.
 	directScounteren = 0x7
-	menvcfgSTCE      = 1 << 63            // Sstc: S-mode owns stimecmp
+	menvcfgSTCE      = 1 << 63 // Sstc: S-mode owns stimecmp
 	mstatusSIE       = 1 << 1
 )
 

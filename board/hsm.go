@@ -1,6 +1,7 @@
 package board
 
 import (
+	"github.com/popek-vm/popek/riscv"
 	"github.com/popek-vm/popek/sbi"
 )
 
@@ -11,6 +12,12 @@ type hartSlot struct {
 	entry, arg uint64 // for START_PENDING / RESUME_PENDING: pc and a1
 	// suspend asks for a retentive HSM suspend once the ECALL has returned.
 	suspend bool
+
+	// Where the hart's goroutine is, for remote fences: inRun while it is in
+	// h.Run, inSBI while it serves an ECALL there (not executing guest
+	// code), runs counts returns from h.Run. Not part of the saved state.
+	inRun, inSBI bool
+	runs         uint64
 }
 
 // sbiPlatform is the Machine as the SBI sees it; a separate type keeps the
@@ -106,4 +113,68 @@ func (p *sbiPlatform) ConsoleRead(b []byte) int {
 
 func (p *sbiPlatform) LoadUlong(caller, vaddr uint64) (uint64, bool) {
 	return p.m().loadVirtual(caller, vaddr)
+}
+
+// AwaitFences waits until each hart in mask is between instructions: not in
+// h.Run, or inside an SBI call of its own (then it applies the fence before
+// its next guest instruction). A hart still running guest code is stopped,
+// which makes its Run return at the next block boundary; its loop restarts
+// it at once.
+func (p *sbiPlatform) AwaitFences(caller, mask uint64) {
+	m := p.m()
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for id := range m.slots {
+		if mask&(1<<id) == 0 || uint64(id) == caller {
+			continue
+		}
+		s := &m.slots[id]
+		if !s.inRun || s.inSBI {
+			continue
+		}
+		runs := s.runs
+		m.harts[id].Stop()
+		for s.inRun && !s.inSBI && s.runs == runs && m.exit == nil {
+			m.cond.Wait()
+		}
+	}
+}
+
+// enterSBI and leaveSBI bracket an ECALL the VMM serves. Entering wakes
+// harts waiting in AwaitFences: a hart in the SBI runs no guest code.
+func (m *Machine) enterSBI(id int) {
+	m.mu.Lock()
+	m.slots[id].inSBI = true
+	m.cond.Broadcast()
+	m.mu.Unlock()
+}
+
+func (m *Machine) leaveSBI(id int) {
+	m.mu.Lock()
+	m.slots[id].inSBI = false
+	m.mu.Unlock()
+}
+
+// hartSBI is the riscv.SBI of one hart: the machine's SBI, bracketed so
+// that remote fences know the hart is not executing guest code.
+type hartSBI struct {
+	m     *Machine
+	id    int
+	inner riscv.SBI
+}
+
+func (c *hartSBI) Ecall(h *riscv.Hart) {
+	c.m.enterSBI(c.id)
+	defer c.m.leaveSBI(c.id)
+	c.inner.Ecall(h)
+}
+
+// leftRun records that hart i's h.Run returned.
+func (m *Machine) leftRun(i int) {
+	m.mu.Lock()
+	s := &m.slots[i]
+	s.inRun = false
+	s.runs++
+	m.cond.Broadcast()
+	m.mu.Unlock()
 }

@@ -112,7 +112,7 @@ func TestLinuxBootsToShell(t *testing.T) {
 // TestLinuxReboot checks that a guest reboot ends the run with ExitReset.
 func TestLinuxReboot(t *testing.T) {
 	g, done := bootDefaultGuest(t, 1)
-	g.m.Console().Write([]byte("reboot\n"))
+	g.m.Console().Write([]byte("shutdown reboot\n"))
 	res := <-done
 	checkNoKernelFailure(t, g.log.String())
 	if res.err != nil || res.st.Kind != ExitReset {

@@ -83,9 +83,8 @@ type Machine struct {
 	cond     *sync.Cond
 	slots    []hartSlot
 	pauseReq bool
-	active   int // hart goroutines not parked
-	started  bool
-	done     bool // Run has returned; the machine cannot run again
+	active   int  // hart goroutines not parked
+	started  bool // Run was called; a machine runs once
 	closed   bool
 	exit     *ExitStatus
 	exitErr  error
@@ -180,7 +179,7 @@ func (m *Machine) buildDevices() error {
 	for i := 0; i < n; i++ {
 		hc := riscv.Config{HartID: uint64(i), RAM: m.ram, Bus: &m.bus, Clock: m.clock}
 		if m.sbi != nil {
-			hc.SBI = m.sbi.ForHart(uint64(i))
+			hc.SBI = &hartSBI{m: m, id: i, inner: m.sbi.ForHart(uint64(i))}
 		}
 		h := riscv.New(hc)
 		m.harts = append(m.harts, h)

@@ -38,8 +38,19 @@ func (m *Machine) Run(ctx context.Context) (ExitStatus, error) {
 
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	m.done = true
 	return *m.exit, m.exitErr
+}
+
+// PanicError is Run's error when emulating a hart panicked: a popek bug,
+// contained so that the process (and a daemon's other machines) survive.
+type PanicError struct {
+	Hart  int
+	Value any
+	Stack []byte // the panicking goroutine's stack, for logs
+}
+
+func (e *PanicError) Error() string {
+	return fmt.Sprintf("hart %d: emulator panic: %v", e.Hart, e.Value)
 }
 
 // hartLoop is one hart's goroutine. A panic in emulation ends the machine
@@ -48,7 +59,7 @@ func (m *Machine) hartLoop(i int) {
 	defer m.wg.Done()
 	defer func() {
 		if r := recover(); r != nil {
-			m.requestExit(ExitStatus{Kind: ExitError}, fmt.Errorf("hart %d: emulator panic: %v\n%s", i, r, debug.Stack()))
+			m.requestExit(ExitStatus{Kind: ExitError}, &PanicError{Hart: i, Value: r, Stack: debug.Stack()})
 		}
 		m.mu.Lock()
 		m.active--
@@ -84,6 +95,7 @@ func (m *Machine) waitRunnable(i int) bool {
 					waitForInterrupt(h)
 				}
 				h.ClearStop()
+				s.inRun = true
 				return true
 			case sbi.HartStartPending:
 				enterSupervisor(h, s.entry, uint64(i), s.arg)

@@ -12,6 +12,7 @@ type SliceHook func(hart int, retired uint64)
 // runThrottled runs one slice of hart i and then calls the slice hook.
 func (m *Machine) runThrottled(i int, h *riscv.Hart) {
 	n := h.Run(runSlice)
+	m.leftRun(i)
 	if m.cfg.Throttle != nil {
 		m.cfg.Throttle(i, n)
 	}

@@ -40,12 +40,12 @@ func (s *SBI) legacyMasked(caller, eid, maskAddr uint64) Error {
 		}
 		mask, base = m, 0
 	}
-	fn := raiseIPI
 	switch eid {
 	case extLegacyFenceI:
-		fn = fenceI
+		return s.fence(caller, mask, base, fenceI)
 	case extLegacySfenceVMA, extLegacySfenceVMAASI:
-		fn = flushTLB
+		return s.fence(caller, mask, base, flushTLB)
 	}
-	return s.forEachHart(mask, base, fn)
+	_, err := s.forEachHart(mask, base, raiseIPI)
+	return err
 }

@@ -116,6 +116,12 @@ type Platform interface {
 	// LoadUlong reads an XLEN word at a supervisor virtual address of the
 	// caller (legacy calls pass hart masks by pointer).
 	LoadUlong(caller, vaddr uint64) (uint64, bool)
+	// AwaitFences returns once every hart in mask (bit i = hart i) other
+	// than the caller has passed an instruction boundary, so the TLB and
+	// instruction fences requested on it are in effect: a remote fence is
+	// complete when the SBI call returns, as the spec requires and Linux
+	// relies on before it reuses a page.
+	AwaitFences(caller, mask uint64)
 }
 
 // Config selects the platform and the machine identity the SBI reports.
@@ -159,7 +165,7 @@ func (s *SBI) Call(caller uint64, a *[8]uint64) Result {
 	case extIPI:
 		return s.ipi(fid, a)
 	case extRFence:
-		return s.rfence(fid, a)
+		return s.rfence(caller, fid, a)
 	case extHSM:
 		return s.hsm(caller, fid, a)
 	case extSRST:

@@ -73,6 +73,9 @@ func (p *fakePlatform) ConsoleRead(b []byte) int {
 	p.in = p.in[n:]
 	return n
 }
+func (p *fakePlatform) AwaitFences(caller, mask uint64) {
+	p.log = append(p.log, fmt.Sprintf("await h%d %#b", caller, mask))
+}
 func (p *fakePlatform) LoadUlong(caller, vaddr uint64) (uint64, bool) {
 	v, ok := p.words[vaddr]
 	return v, ok
@@ -133,9 +136,11 @@ func TestCalls(t *testing.T) {
 		{"ipi base overflow", 2, 0, call(extIPI, 0, 1<<63, 1<<63), Result{neg(ErrInvalidParam), 0, true}, nil},
 		{"ipi empty mask", 2, 0, call(extIPI, 0, 0, 0), Result{0, 0, true}, nil},
 
-		{"remote fence.i", 2, 0, call(extRFence, 0, 0b11, 0), Result{0, 0, true}, []string{"h0 fencei", "h1 fencei"}},
-		{"remote sfence.vma incl caller", 2, 1, call(extRFence, 1, 0b10, 0, 0x1000, 0x2000), Result{0, 0, true}, []string{"h1 tlb"}},
-		{"remote sfence.vma.asid", 2, 0, call(extRFence, 2, 1, 1, 0, ^uint64(0), 5), Result{0, 0, true}, []string{"h1 tlb"}},
+		{"remote fence.i", 2, 0, call(extRFence, 0, 0b11, 0), Result{0, 0, true}, []string{"h0 fencei", "h1 fencei", "await h0 0b11"}},
+		{"remote sfence.vma incl caller", 2, 1, call(extRFence, 1, 0b10, 0, 0x1000, 0x2000), Result{0, 0, true}, []string{"h1 tlb", "await h1 0b10"}},
+		{"remote sfence.vma.asid", 2, 0, call(extRFence, 2, 1, 1, 0, ^uint64(0), 5), Result{0, 0, true}, []string{"h1 tlb", "await h0 0b10"}},
+		{"remote sfence.vma all", 3, 0, call(extRFence, 1, 0, ^uint64(0), 0, 0), Result{0, 0, true}, []string{"h0 tlb", "h1 tlb", "h2 tlb", "await h0 0b111"}},
+		{"remote sfence.vma bad hart", 2, 0, call(extRFence, 1, 0b100, 0, 0, 0), Result{neg(ErrInvalidParam), 0, true}, nil},
 		{"remote hfence unsupported", 2, 0, call(extRFence, 3, 1, 0), Result{neg(ErrNotSupported), 0, true}, nil},
 
 		{"hart_start", 2, 0, call(extHSM, 0, 1, ramBase+0x2000, 0xfd7), Result{0, 0, true}, []string{"start h1 0x80002000 0xfd7"}},
@@ -170,9 +175,9 @@ func TestCalls(t *testing.T) {
 		{"legacy send_ipi null mask = all", 2, 0, call(extLegacySendIPI, 0, 0), Result{A0: 0}, []string{"h0 irq 1 true", "h1 irq 1 true"}},
 		{"legacy send_ipi mask", 2, 0, call(extLegacySendIPI, 0, 0xffff0000), Result{A0: 0}, []string{"h1 irq 1 true"}},
 		{"legacy send_ipi bad pointer", 2, 0, call(extLegacySendIPI, 0, 0xdead), Result{A0: neg(ErrInvalidAddr)}, nil},
-		{"legacy fence.i", 2, 0, call(extLegacyFenceI, 0, 0xffff0000), Result{A0: 0}, []string{"h1 fencei"}},
-		{"legacy sfence.vma", 2, 0, call(extLegacySfenceVMA, 0, 0), Result{A0: 0}, []string{"h0 tlb", "h1 tlb"}},
-		{"legacy sfence.vma.asid", 2, 0, call(extLegacySfenceVMAASI, 0, 0xffff0000), Result{A0: 0}, []string{"h1 tlb"}},
+		{"legacy fence.i", 2, 0, call(extLegacyFenceI, 0, 0xffff0000), Result{A0: 0}, []string{"h1 fencei", "await h0 0b10"}},
+		{"legacy sfence.vma", 2, 0, call(extLegacySfenceVMA, 0, 0), Result{A0: 0}, []string{"h0 tlb", "h1 tlb", "await h0 0b11"}},
+		{"legacy sfence.vma.asid", 2, 0, call(extLegacySfenceVMAASI, 0, 0xffff0000), Result{A0: 0}, []string{"h1 tlb", "await h0 0b10"}},
 		{"legacy shutdown", 1, 0, call(extLegacyShutdown, 0), Result{A0: 0}, []string{"reset 0 0"}},
 		{"legacy getchar empty", 1, 0, call(extLegacyGetchar, 0), Result{A0: ^uint64(0)}, nil},
 	}

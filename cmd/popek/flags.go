@@ -2,8 +2,11 @@ package main
 
 import (
 	"fmt"
+	"net"
 	"strconv"
 	"strings"
+
+	"github.com/popek-vm/popek/netstack"
 )
 
 // parseMemSize parses a QEMU-style size: a number with an optional K, M,
@@ -106,8 +109,8 @@ func parseDrive(s string) (driveSpec, error) {
 // netSpec is one --net: user[,hostfwd=tcp::HOST-:GUEST...][,mac=...].
 type netSpec struct {
 	Mode     string
-	HostFwd  []string
-	MAC      string
+	Forwards []netstack.HostForward
+	MAC      net.HardwareAddr // nil: the default for the NIC's index
 	Original string
 }
 
@@ -126,9 +129,17 @@ func parseNet(s string) (netSpec, error) {
 	for _, kv := range opts {
 		switch kv[0] {
 		case "hostfwd":
-			n.HostFwd = append(n.HostFwd, kv[1])
+			f, err := netstack.ParseHostFwd(kv[1])
+			if err != nil {
+				return netSpec{}, fmt.Errorf("--net: %v", err)
+			}
+			n.Forwards = append(n.Forwards, f)
 		case "mac":
-			n.MAC = kv[1]
+			mac, err := net.ParseMAC(kv[1])
+			if err != nil || len(mac) != 6 || mac[0]&1 != 0 {
+				return netSpec{}, fmt.Errorf("--net: mac=%q is not a unicast Ethernet address", kv[1])
+			}
+			n.MAC = mac
 		default:
 			return netSpec{}, fmt.Errorf("--net: unknown option %q (want hostfwd, mac)", kv[0])
 		}

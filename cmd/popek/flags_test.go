@@ -1,8 +1,12 @@
 package main
 
 import (
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/spf13/pflag"
 )
 
 func TestParseMemSize(t *testing.T) {
@@ -77,10 +81,10 @@ func TestParseDrive(t *testing.T) {
 
 func TestParseNetAndShare(t *testing.T) {
 	n, err := parseNet("user,hostfwd=tcp::2222-:22,hostfwd=tcp::8080-:80,mac=52:54:00:12:34:56")
-	if err != nil || n.Mode != "user" || len(n.HostFwd) != 2 || n.MAC != "52:54:00:12:34:56" {
+	if err != nil || n.Mode != "user" || len(n.Forwards) != 2 || n.Forwards[0].GuestPort != 22 || n.MAC.String() != "52:54:00:12:34:56" {
 		t.Errorf("parseNet = %+v, %v", n, err)
 	}
-	for _, bad := range []string{"tap", "user,bogus=1"} {
+	for _, bad := range []string{"tap", "user,bogus=1", "user,hostfwd=udp::53-:53", "user,mac=01:00:00:00:00:01", "user,mac=zz"} {
 		if _, err := parseNet(bad); err == nil {
 			t.Errorf("parseNet(%q) accepted", bad)
 		}
@@ -151,5 +155,42 @@ func TestPumpInput(t *testing.T) {
 	pumpInput(strings.NewReader("a\x01xb"), nil, sink, &help, func() { quit = true })
 	if got.String() != "a\x01xb" || quit {
 		t.Errorf("pipe input forwarded %q, quit %v", got.String(), quit)
+	}
+}
+
+// TestDeviceSlotOrder: virtio slots follow the command line across flag
+// kinds, with the RNG last.
+func TestDeviceSlotOrder(t *testing.T) {
+	dir := t.TempDir()
+	disk := filepath.Join(dir, "disk.img")
+	if err := os.WriteFile(disk, make([]byte, 4096), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var o runOptions
+	f := pflag.NewFlagSet("run", pflag.ContinueOnError)
+	addRunFlags(f, &o)
+	if err := f.Parse([]string{"--share", dir + ":a", "--drive", "file=" + disk, "--net", "user", "--share", dir + ":b", "--kernel", disk}); err != nil {
+		t.Fatal(err)
+	}
+	kinds := func(s *machineSpec) string {
+		var k []string
+		for _, d := range s.devs {
+			switch {
+			case d.drive != nil:
+				k = append(k, "drive")
+			case d.net != nil:
+				k = append(k, "net")
+			case d.share != nil:
+				k = append(k, "share:"+d.share.Tag)
+			}
+		}
+		return strings.Join(k, ",")
+	}
+	s, err := buildSpec(&o, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := kinds(s); got != "share:a,drive,net,share:b" || !s.rng {
+		t.Errorf("slot order %q (rng %v), want share:a,drive,net,share:b then rng", got, s.rng)
 	}
 }

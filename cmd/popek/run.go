@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/rand"
 	"errors"
 	"fmt"
 	"io"
@@ -14,6 +15,7 @@ import (
 	"github.com/popek-vm/popek/devices/virtio"
 	"github.com/popek-vm/popek/images"
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 )
 
 // runOptions are popek run's flags.
@@ -22,7 +24,7 @@ type runOptions struct {
 	cmdlineSet                    bool
 	smp                           int
 	memory                        string
-	drives, nets, shares          []string
+	devices                       []deviceFlag // --drive, --net, --share in order
 	rng, noReboot                 bool
 	mmu                           string
 }
@@ -41,29 +43,31 @@ press Ctrl-A X to quit, Ctrl-A H for help.`,
 			return runGuest(&o, stdin, stdout, stderr)
 		},
 	}
-	f := cmd.Flags()
+	addRunFlags(cmd.Flags(), &o)
+	return cmd
+}
+
+// addRunFlags declares popek run's flags, filling o.
+func addRunFlags(f *pflag.FlagSet, o *runOptions) {
 	f.StringVar(&o.kernel, "kernel", "", "Linux Image, Image.gz or RISC-V ELF to boot")
 	f.StringVar(&o.initrd, "initrd", "", "initial ramdisk (cpio, optionally gzipped)")
 	f.StringVar(&o.cmdline, "append", "", "kernel command line")
 	f.StringVar(&o.bios, "bios", "", `M-mode firmware (e.g. OpenSBI fw_jump.bin/fw_dynamic.elf), or "none" to run --kernel in M-mode; default: popek is the SBI`)
 	f.IntVar(&o.smp, "smp", 1, "number of harts (1..32)")
 	f.StringVarP(&o.memory, "memory", "m", "256M", "RAM size, with K, M or G suffix")
-	f.StringArrayVar(&o.drives, "drive", nil, "virtio disk: file=PATH[,readonly=on][,serial=ID][,overlay=PATH] (repeatable)")
-	f.StringArrayVar(&o.nets, "net", nil, "virtio network: user[,hostfwd=tcp::HOSTPORT-:GUESTPORT] (repeatable)")
-	f.StringArrayVar(&o.shares, "share", nil, "share a host directory: PATH[:TAG][,readonly=on] (repeatable)")
+	f.Var(deviceFlags{"drive", &o.devices}, "drive", "virtio disk: file=PATH[,readonly=on][,serial=ID][,overlay=PATH] (repeatable)")
+	f.Var(deviceFlags{"net", &o.devices}, "net", "virtio network: user[,hostfwd=tcp::HOSTPORT-:GUESTPORT][,mac=MAC] (repeatable)")
+	f.Var(deviceFlags{"share", &o.devices}, "share", "share a host directory over 9p: PATH[:TAG][,readonly=on] (repeatable)")
 	f.BoolVar(&o.rng, "rng", true, "virtio entropy device")
 	f.BoolVar(&o.noReboot, "no-reboot", false, "exit instead of rebooting when the guest reboots")
 	f.StringVar(&o.mmu, "mmu", "sv57", "widest address translation mode offered: sv39, sv48 or sv57")
-	return cmd
 }
 
 // machineSpec is everything needed to build a fresh machine, once per boot.
 type machineSpec struct {
-	cfg    board.Config // without Devices
-	drives []driveSpec
-	nets   []netSpec
-	shares []shareSpec
-	rng    bool
+	cfg  board.Config // without Devices
+	devs []deviceSpec // virtio slots 0.. in command-line order
+	rng  bool
 }
 
 // buildSpec validates the flags and reads the files they name.
@@ -121,36 +125,14 @@ func buildSpec(o *runOptions, console io.Writer) (*machineSpec, error) {
 	if o.initrd != "" && len(s.cfg.Kernel) == 0 {
 		return nil, errors.New("--initrd needs --kernel")
 	}
-	for _, d := range o.drives {
-		spec, err := parseDrive(d)
+	for _, df := range o.devices {
+		d, err := parseDeviceFlag(df)
 		if err != nil {
 			return nil, err
 		}
-		if _, err := os.Stat(spec.File); err != nil {
-			return nil, fmt.Errorf("--drive: %v", err)
-		}
-		s.drives = append(s.drives, spec)
+		s.devs = append(s.devs, d)
 	}
-	for _, n := range o.nets {
-		spec, err := parseNet(n)
-		if err != nil {
-			return nil, err
-		}
-		s.nets = append(s.nets, spec)
-	}
-	for _, sh := range o.shares {
-		spec, err := parseShare(sh)
-		if err != nil {
-			return nil, err
-		}
-		if fi, err := os.Stat(spec.Path); err != nil {
-			return nil, fmt.Errorf("--share: %v", err)
-		} else if !fi.IsDir() {
-			return nil, fmt.Errorf("--share: %s is not a directory", spec.Path)
-		}
-		s.shares = append(s.shares, spec)
-	}
-	if n := len(s.drives) + len(s.nets) + len(s.shares) + btoi(s.rng); n > board.VirtioSlots {
+	if n := len(s.devs) + btoi(s.rng); n > board.VirtioSlots {
 		return nil, fmt.Errorf("%d virtio devices requested: the board has %d slots", n, board.VirtioSlots)
 	}
 	return s, nil
@@ -163,8 +145,9 @@ func btoi(b bool) int {
 	return 0
 }
 
-// devices creates fresh device backends in slot order: drives, network,
-// shares as given, then the RNG. On error the ones made so far are closed.
+// devices creates fresh device backends in slot order: --drive, --net and
+// --share in command-line order, then the RNG. On error the ones made so
+// far are closed.
 func (s *machineSpec) devices() (devs []virtio.Device, err error) {
 	defer func() {
 		if err != nil {
@@ -174,24 +157,21 @@ func (s *machineSpec) devices() (devs []virtio.Device, err error) {
 			devs = nil
 		}
 	}()
-	for _, d := range s.drives {
-		blk, err := virtio.NewBlock(virtio.BlockConfig{Path: d.File, ReadOnly: d.ReadOnly, Serial: d.Serial, Overlay: d.Overlay})
-		if err != nil {
-			return devs, fmt.Errorf("--drive %s: %v", d.File, err)
+	nics := 0
+	for _, d := range s.devs {
+		var dev virtio.Device
+		var derr error
+		switch {
+		case d.drive != nil:
+			dev, derr = newBlockDevice(*d.drive)
+		case d.net != nil:
+			dev, derr = newNetDevice(*d.net, nics)
+			nics++
+		case d.share != nil:
+			dev, derr = newShareDevice(*d.share)
 		}
-		devs = append(devs, blk)
-	}
-	for _, n := range s.nets {
-		dev, err := newNetDevice(n)
-		if err != nil {
-			return devs, err
-		}
-		devs = append(devs, dev)
-	}
-	for _, sh := range s.shares {
-		dev, err := newShareDevice(sh)
-		if err != nil {
-			return devs, err
+		if derr != nil {
+			return devs, derr
 		}
 		devs = append(devs, dev)
 	}
@@ -285,6 +265,9 @@ func bootOnce(ctx context.Context, spec *machineSpec, sink *inputSink) (board.Ex
 	}
 	cfg := spec.cfg
 	cfg.Devices = devs
+	// A fresh seed per boot, as QEMU gives: Linux's RNG is ready at once.
+	cfg.RNGSeed = make([]byte, 32)
+	rand.Read(cfg.RNGSeed)
 	m, err := board.New(cfg)
 	if err != nil {
 		return board.ExitStatus{}, err

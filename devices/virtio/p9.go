@@ -50,7 +50,8 @@ type P9 struct {
 type p9Request struct {
 	chain   Chain // a copy kept past later Pops
 	tag     uint16
-	version bool
+	version bool // Tversion
+	flush   bool // Tflush
 	reply   []byte
 }
 
@@ -237,7 +238,19 @@ func (d *P9) submit(q *Queue, c *Chain) {
 		reject(linux.EINVAL)
 		return
 	}
-	r := &p9Request{chain: keepChain(c), tag: tag}
+	if hdr[4] == p9Tflush {
+		// The server's Tflush waits for the old request; one that names
+		// itself or another Tflush would wait forever. Nothing to flush:
+		// Rflush at once, as for any tag the server does not know.
+		oldTag := binary.LittleEndian.Uint16(msg[p9HeaderLen:])
+		if old := d.inflight[oldTag]; oldTag == tag || (old != nil && old.flush) {
+			d.mu.Unlock()
+			d.rejected.Add(1)
+			q.Push(c, uint64(c.WriteAt(p9FlushReply(tag), 0)))
+			return
+		}
+	}
+	r := &p9Request{chain: keepChain(c), tag: tag, flush: hdr[4] == p9Tflush}
 	if hdr[4] == p9Tversion {
 		if d.versionBusy {
 			d.mu.Unlock()

@@ -14,6 +14,8 @@ const (
 	p9Rlerror  = 7
 	p9Tversion = 100
 	p9Rversion = 101
+	p9Tflush   = 108
+	p9Rflush   = 109
 	p9Twrite   = 118
 
 	// p9MaxMessage is the server's own limit (hugelgupf/p9 maximumLength).
@@ -27,8 +29,8 @@ const (
 // decoder ignores them; Linux's Tfsync carries a datasync word the decoder
 // skips). A body that does not fit makes the server reply with NOTAG,
 // which no request could be matched to, so those are answered here.
-// Types missing from the table (R-messages, Tgetlock, the Google
-// extensions, garbage) are answered here with ENOSYS.
+// Types missing from the table (R-messages, Tgetlock, which the server
+// lacks, garbage) are answered here with ENOSYS.
 var p9Bodies = map[byte]string{
 	8:   "4",          // Tstatfs fid
 	12:  "44",         // Tlopen fid flags
@@ -57,6 +59,13 @@ var p9Bodies = map[byte]string{
 	118: "48D",        // Twrite fid offset data
 	120: "4",          // Tclunk fid
 	122: "4",          // Tremove fid
+	// 9P2000.L.Google extensions, negotiated only by clients that ask
+	// (Linux does not): the .L call plus the caller's uid.
+	126: "44W",     // Twalkgetattr fid newfid names
+	128: "4s4444",  // Tucreate
+	130: "4s444",   // Tumkdir
+	132: "4s44444", // Tumknod
+	134: "4ss44",   // Tusymlink
 }
 
 // p9CheckBody reports whether body (after the header) decodes as layout.
@@ -127,5 +136,14 @@ func p9Lerror(tag uint16, errno linux.Errno) []byte {
 	b[4] = p9Rlerror
 	binary.LittleEndian.PutUint16(b[5:], tag)
 	binary.LittleEndian.PutUint32(b[7:], uint32(errno))
+	return b
+}
+
+// p9FlushReply encodes Rflush for tag.
+func p9FlushReply(tag uint16) []byte {
+	b := make([]byte, p9HeaderLen)
+	binary.LittleEndian.PutUint32(b, p9HeaderLen)
+	b[4] = p9Rflush
+	binary.LittleEndian.PutUint16(b[5:], tag)
 	return b
 }
