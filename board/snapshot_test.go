@@ -55,7 +55,7 @@ func TestSaveRestoreContinuesExactly(t *testing.T) {
 		t.Fatalf("program printed %q: too short to interrupt", full)
 	}
 	log := newConsoleLog()
-	m, err := New(Config{Harts: 1, MemSize: 16 << 20, Boot: BootBare, Kernel: elf, Console: log})
+	m, err := New(Config{Harts: 2, MemSize: 16 << 20, Boot: BootBare, Kernel: elf, Console: log})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -95,6 +95,17 @@ func TestSaveRestoreContinuesExactly(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer r.Close()
+	for i, h := range r.Harts() {
+		if got := h.State(); !reflect.DeepEqual(got, decoded.Harts[i]) {
+			t.Errorf("hart %d restored as\n%+v\nwant\n%+v", i, got, decoded.Harts[i])
+		}
+	}
+	if st.Harts[1].X[15] == 0 {
+		t.Error("hart 1 never ran before the snapshot")
+	}
+	if got, want := r.Clock().Now(), decoded.Clock; got < want {
+		t.Errorf("restored clock %d is behind the saved %d", got, want)
+	}
 	res := <-start(context.Background(), r, rlog)
 	if res.err != nil || res.st != (ExitStatus{Kind: ExitToHost}) {
 		t.Fatalf("restored run: %v, %v (console %q)", res.st, res.err, rlog.String())

@@ -4,11 +4,14 @@
   images/qemu_smoke.py [--smp N] [--mem 256M] [--append CMDLINE] [--timeout S]
 
 Checks that the u-root image reaches the popeksh prompt, runs a few commands
-(uname -a, cat /proc/cpuinfo, ls /dev), and that `poweroff` makes QEMU exit;
-then that tinyinit prints its line and QEMU exits. Prints the timings. Needs
-only qemu-system-riscv64 (with its bundled OpenSBI) and python3.
+(uname -a, cat /proc/cpuinfo, ls /dev), BusyBox's tools (mke2fs on a virtio
+disk whose bytes are then checked on the host, udhcpc on QEMU's user network,
+httpd), and that `poweroff` makes QEMU exit; then that tinyinit prints its line
+and QEMU exits. Prints the timings. Needs only qemu-system-riscv64 (with its
+bundled OpenSBI) and python3; runs e2fsck -fn on the disk when e2fsprogs is
+installed.
 """
-import argparse, gzip, os, re, select, subprocess, sys, tempfile, time
+import argparse, gzip, os, re, select, shutil, subprocess, sys, tempfile, time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 PROMPT = b"popek# "
@@ -22,12 +25,17 @@ def default_cmdline():
         return re.search(r'const DefaultCmdline = "([^"]*)"', f.read()).group(1)
 
 
+# Written into a file on the guest's ext2 disk, then looked for in the disk
+# image on the host: proof that the bytes went through virtio-blk.
+DISK_MARK = "popek-smoke-disk-mark-7f3a"
+
+
 class Guest:
-    def __init__(self, kernel, initrd, smp, mem, append):
+    def __init__(self, kernel, initrd, smp, mem, append, extra=()):
         self.t0 = time.monotonic()
         self.p = subprocess.Popen(
             ["qemu-system-riscv64", "-M", "virt", "-smp", str(smp), "-m", mem,
-             "-nographic", "-kernel", kernel, "-initrd", initrd, "-append", append],
+             "-nographic", "-kernel", kernel, "-initrd", initrd, "-append", append] + list(extra),
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
         self.buf = b""
         self.seen = 0  # how much of buf expect() has consumed
@@ -74,6 +82,20 @@ class Guest:
         return self.p.returncode, time.monotonic() - self.t0
 
 
+def check_disk(disk):
+    """The guest's ext2 file reached the host's disk image (and, with
+    e2fsprogs installed, the file system is clean)."""
+    with open(disk, "rb") as f:
+        if (DISK_MARK + "\n").encode() not in f.read():
+            raise AssertionError("the file the guest wrote is not in the disk image")
+    print("ok  disk: the guest's file is in the image")
+    if shutil.which("e2fsck"):
+        r = subprocess.run(["e2fsck", "-fn", disk], capture_output=True, text=True)
+        if r.returncode != 0:
+            raise AssertionError("e2fsck -fn: exit %d\n%s%s" % (r.returncode, r.stdout, r.stderr))
+        print("ok  disk: e2fsck -fn clean")
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--smp", type=int, default=2)
@@ -88,7 +110,12 @@ def main():
         with gzip.open(os.path.join(HERE, "linux-Image.gz")) as src, open(kernel, "wb") as dst:
             dst.write(src.read())
 
-        g = Guest(kernel, os.path.join(HERE, "initramfs.cpio.gz"), a.smp, a.mem, a.append)
+        disk = os.path.join(tmp, "disk.img")
+        with open(disk, "wb") as f:
+            f.truncate(64 << 20)
+        extra = ["-drive", "if=none,id=d0,format=raw,file=" + disk, "-device", "virtio-blk-device,drive=d0",
+                 "-netdev", "user,id=n0", "-device", "virtio-net-device,netdev=n0"]
+        g = Guest(kernel, os.path.join(HERE, "initramfs.cpio.gz"), a.smp, a.mem, a.append, extra)
         transcript = []
         try:
             _, t_kernel = g.expect(b"Linux version", a.timeout)
@@ -115,6 +142,22 @@ def main():
                 ("gosh -c 'echo from-gosh'", "from-gosh"),
                 ("date +%Y", "20"),
                 ("gzip -d -c /proc/config.gz | grep SOFTLOCKUP_DETECTOR=", "CONFIG_SOFTLOCKUP_DETECTOR=y"),
+                # BusyBox fills the gaps after u-root on PATH.
+                ("busybox | head -n 1", "BusyBox v1."),
+                ("which ls", "/bbin/ls"),
+                ("which mke2fs", "/busybox-bin/mke2fs"),
+                ("nproc", str(a.smp)),
+                ("echo hello | sha256sum", "5891b5b522d5df086d0ff0b110fbd9d21bb4fc7163af34d08286a2e846f6be03  -"),
+                ("expr 6 \\* 7", "42"),
+                ("echo 'a b' | awk '{ print $2 }' | sed s/b/c/", "c"),
+                ("gzip -d -c /proc/config.gz | grep EXT4_USE_FOR_EXT2=", "CONFIG_EXT4_USE_FOR_EXT2=y"),
+                ("mke2fs -L smoke /dev/vda", "16384 inodes, 65536 blocks"),
+                ("mkdir -p /mnt && mount -t ext2 /dev/vda /mnt && mountpoint /mnt", "/mnt is a mountpoint"),
+                ("echo %s > /mnt/mark && fsync /mnt/mark && stat -c %%s /mnt/mark" % DISK_MARK, str(len(DISK_MARK) + 1)),
+                ("sync && umount /mnt && mountpoint /mnt; echo status $?", "status 1"),
+                ("udhcpc -i eth0 -n -q", "lease of 10.0.2.15"),
+                ("route -n", "10.0.2.2"),
+                ("mkdir -p /www && echo served > /www/i && httpd -p 8080 -h /www && wget -O - http://127.0.0.1:8080/i", "served"),
             ]
             for cmd, want in checks:
                 out = g.run(cmd)
@@ -142,6 +185,7 @@ def main():
             print("ok  poweroff: QEMU exited with %d at %.2fs" % (rc, t_off))
             if rc != 0:
                 raise AssertionError("QEMU exit code %d" % rc)
+            check_disk(disk)
         finally:
             if a.log:
                 with open(a.log, "wb") as f:

@@ -13,14 +13,14 @@ import (
 // every other VM mapping it through the page cache), and each page that a
 // later layer changed is mapped from that layer's memory.raw on top, one
 // mapping per run of consecutive pages. A layer too fragmented for that
-// (more than maxLayerMappings runs in total) has its pages copied into
+// (more than RestoreOptions.MaxLayerMappings runs in total) has its pages copied into
 // the RAM instead: private memory, but no mapping-count explosion. Chains
 // containing a compressed layer are decompressed into anonymous RAM.
 
-// maxLayerMappings caps the extra mappings one restored RAM may use for
-// incremental layers (the process-wide limit, vm.max_map_count, is 65530
-// by default and is shared by every VM).
-const maxLayerMappings = 1024
+// defaultLayerMappings caps the extra mappings one restored RAM may use
+// for incremental layers (the process-wide limit, vm.max_map_count, is
+// 65530 by default and is shared by every VM).
+const defaultLayerMappings = 1024
 
 // chain returns the snapshots from the root to s.
 func (s *Snapshot) chain() []*Snapshot {
@@ -75,8 +75,13 @@ func (s *Snapshot) memoryPath() string {
 	return filepath.Join(s.Dir, MemoryRawFile)
 }
 
-// ramSource builds the restored RAM for the chain ending at s.
-func (s *Snapshot) ramSource() func(base, size uint64) (*mem.RAM, error) {
+// ramSource builds the restored RAM for the chain ending at s, mapping at
+// most maxMappings runs of incremental pages (0: the default, negative:
+// none, copy them all).
+func (s *Snapshot) ramSource(maxMappings int) func(base, size uint64) (*mem.RAM, error) {
+	if maxMappings == 0 {
+		maxMappings = defaultLayerMappings
+	}
 	return func(base, size uint64) (*mem.RAM, error) {
 		if size != s.Manifest.VM.MemSize {
 			return nil, fmt.Errorf("machine wants %d bytes of RAM, the snapshot has %d", size, s.Manifest.VM.MemSize)
@@ -98,7 +103,7 @@ func (s *Snapshot) ramSource() func(base, size uint64) (*mem.RAM, error) {
 		if err != nil {
 			return nil, err
 		}
-		if err := overlayLayers(r, chain, runs, len(runs) <= maxLayerMappings); err != nil {
+		if err := overlayLayers(r, chain, runs, len(runs) <= maxMappings); err != nil {
 			r.Close()
 			return nil, err
 		}

@@ -25,6 +25,10 @@ type RestoreOptions struct {
 	// devices need it (their backends live outside the snapshot); disks,
 	// entropy, balloon and console have defaults.
 	Device func(spec DeviceSpec) (virtio.Device, error)
+	// MaxLayerMappings caps how many runs of pages from incremental layers
+	// are mapped from their files; beyond it they are copied into private
+	// memory. 0 means 1024, a negative value copies always.
+	MaxLayerMappings int
 	// BootImages loads the snapshot's kernel, initrd and firmware into the
 	// machine's Config, so the guest can be rebooted from them.
 	BootImages bool
@@ -60,7 +64,7 @@ func (s *Snapshot) restore(o RestoreOptions, id *identity) (*board.Machine, erro
 		}
 		cfg.Kernel, cfg.Initrd, cfg.Firmware = bc.Kernel, bc.Initrd, bc.Firmware
 	}
-	m, err := board.Restore(cfg, st, s.ramSource())
+	m, err := board.Restore(cfg, st, s.ramSource(o.MaxLayerMappings))
 	if err != nil {
 		return nil, fmt.Errorf("restore %s: %w", s.Dir, err)
 	}

@@ -23,6 +23,10 @@ func TestTmpFlaky(t *testing.T) {
 		switch mode {
 		case "write":
 			if _, err := Write(filepath.Join(t.TempDir(), "s"), v.m, WriteOptions{}); err != nil { t.Fatal(err) }
+		case "burn":
+			buf := make([]byte, 1<<20)
+			end := time.Now().Add(300 * time.Millisecond)
+			for time.Now().Before(end) { pageHash(buf) }
 		case "pause":
 			v.m.Pause()
 			time.Sleep(150 * time.Millisecond)

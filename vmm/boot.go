@@ -10,20 +10,22 @@ import (
 	"github.com/popek-vm/popek/images"
 )
 
-// Backends create the device models popek's virtio package does not have
-// yet; a nil function refuses configs that need it.
+// Backends create the devices that reach outside the VM (networks, host
+// directories); a nil function refuses configs that need it. NewBackends
+// returns the real ones. NewNet gets the VM's name and the NIC's index to
+// derive a stable MAC address.
 type Backends struct {
-	NewNet   func(NetConfig) (virtio.Device, error)
+	NewNet   func(vm string, index int, n NetConfig) (virtio.Device, error)
 	NewShare func(ShareConfig) (virtio.Device, error)
 }
 
 // check refuses, up front, a config whose devices cannot be built.
 func (b *Backends) check(c *Config) error {
 	if len(c.Nets) > 0 && b.NewNet == nil {
-		return errorf(KindInvalid, "nets: virtio-net is not supported yet")
+		return errorf(KindInvalid, "nets: this manager has no network backend (Options.Backends: see NewBackends)")
 	}
 	if len(c.Shares) > 0 && b.NewShare == nil {
-		return errorf(KindInvalid, "shares: directory sharing is not supported yet")
+		return errorf(KindInvalid, "shares: this manager has no directory-sharing backend (Options.Backends: see NewBackends)")
 	}
 	return nil
 }
@@ -122,7 +124,7 @@ type disk struct {
 }
 
 // devices creates fresh device models in slot order: drives, nets, shares,
-// then the RNG. On error the ones made so far are closed.
+// vsock, then the RNG. On error the ones made so far are closed.
 func (s *bootSpec) devices() (devs []virtio.Device, disks []disk, err error) {
 	defer func() {
 		if err != nil {
@@ -145,7 +147,7 @@ func (s *bootSpec) devices() (devs []virtio.Device, disks []disk, err error) {
 		disks = append(disks, disk{block: blk, lim: s.diskLims[i]})
 	}
 	for i, n := range s.cfg.Nets {
-		dev, err := s.backends.NewNet(n)
+		dev, err := s.backends.NewNet(s.cfg.Name, i, n)
 		if err != nil {
 			return devs, nil, errorf(KindInvalid, "nets[%d]: %v", i, err)
 		}
@@ -155,6 +157,13 @@ func (s *bootSpec) devices() (devs []virtio.Device, disks []disk, err error) {
 		dev, err := s.backends.NewShare(sh)
 		if err != nil {
 			return devs, nil, errorf(KindInvalid, "shares[%d]: %v", i, err)
+		}
+		devs = append(devs, dev)
+	}
+	if v := s.cfg.Vsock; v != nil {
+		dev, err := virtio.NewVsock(v.CID, v.UDS)
+		if err != nil {
+			return devs, nil, errorf(KindInvalid, "vsock: %v", err)
 		}
 		devs = append(devs, dev)
 	}

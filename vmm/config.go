@@ -44,6 +44,8 @@ type Config struct {
 	Drives []DriveConfig `json:"drives,omitempty" yaml:"drives,omitempty"`
 	Nets   []NetConfig   `json:"nets,omitempty" yaml:"nets,omitempty"`
 	Shares []ShareConfig `json:"shares,omitempty" yaml:"shares,omitempty"`
+	// Vsock adds a virtio-vsock device (at most one per VM).
+	Vsock *VsockConfig `json:"vsock,omitempty" yaml:"vsock,omitempty"`
 
 	// CPUWeight is the VM's share of contended host CPU relative to other
 	// VMs (1..10000, default 100), as cgroup v2 cpu.weight.
@@ -63,10 +65,14 @@ type DriveConfig struct {
 	RateLimit *RateLimitConfig `json:"rate_limit,omitempty" yaml:"rate_limit,omitempty"`
 }
 
-// NetConfig is one virtio network interface.
+// NetConfig is one virtio network interface: user-mode NAT ("user", the
+// default) or a port on the daemon's virtual switch named Switch ("switch";
+// a Switch alone implies it).
 type NetConfig struct {
-	Mode      string           `json:"mode,omitempty" yaml:"mode,omitempty"` // "user" (default)
-	HostFwd   []string         `json:"hostfwd,omitempty" yaml:"hostfwd,omitempty"`
+	Mode    string   `json:"mode,omitempty" yaml:"mode,omitempty"`
+	Switch  string   `json:"switch,omitempty" yaml:"switch,omitempty"`
+	HostFwd []string `json:"hostfwd,omitempty" yaml:"hostfwd,omitempty"` // user mode only
+	// MAC defaults to one derived from the VM's name and the NIC's index.
 	MAC       string           `json:"mac,omitempty" yaml:"mac,omitempty"`
 	RateLimit *RateLimitConfig `json:"rate_limit,omitempty" yaml:"rate_limit,omitempty"`
 }
@@ -76,6 +82,14 @@ type ShareConfig struct {
 	Path     string `json:"path" yaml:"path"`
 	Tag      string `json:"tag,omitempty" yaml:"tag,omitempty"`
 	ReadOnly bool   `json:"readonly,omitempty" yaml:"readonly,omitempty"`
+}
+
+// VsockConfig is the guest's vsock address and the host's Unix socket:
+// the host connects to UDS and writes "CONNECT <port>\n"; guest
+// connections to host port P go to UDS_P (Firecracker's scheme).
+type VsockConfig struct {
+	CID uint64 `json:"cid" yaml:"cid"` // 3..2^32-2
+	UDS string `json:"uds" yaml:"uds"`
 }
 
 // RateLimitConfig bounds a device's throughput with two token buckets, as
@@ -158,6 +172,9 @@ func (c *Config) ApplyDefaults() {
 	for i := range c.Nets {
 		if c.Nets[i].Mode == "" {
 			c.Nets[i].Mode = "user"
+			if c.Nets[i].Switch != "" {
+				c.Nets[i].Mode = "switch"
+			}
 		}
 	}
 	for i := range c.Shares {
@@ -184,6 +201,9 @@ func (c *Config) ResolvePaths(dir string) {
 	}
 	for i := range c.Shares {
 		abs(&c.Shares[i].Path)
+	}
+	if c.Vsock != nil {
+		abs(&c.Vsock.UDS)
 	}
 }
 
@@ -273,8 +293,20 @@ func (c *Config) Validate() error {
 	}
 	for i, n := range c.Nets {
 		f := fmt.Sprintf("nets[%d]", i)
-		if n.Mode != "user" {
-			add("%s.mode: %q: want user", f, n.Mode)
+		switch n.Mode {
+		case "user":
+			if n.Switch != "" {
+				add("%s.switch: needs mode switch, not user", f)
+			}
+		case "switch":
+			if n.Switch == "" {
+				add("%s.switch: missing the switch's name", f)
+			}
+			if len(n.HostFwd) > 0 {
+				add("%s.hostfwd: needs mode user (a switch has no host side)", f)
+			}
+		default:
+			add("%s.mode: %q: want user or switch", f, n.Mode)
 		}
 		for _, fwd := range n.HostFwd {
 			if err := checkHostFwd(fwd); err != nil {
@@ -284,6 +316,8 @@ func (c *Config) Validate() error {
 		if n.MAC != "" {
 			if hw, err := net.ParseMAC(n.MAC); err != nil || len(hw) != 6 {
 				add("%s.mac: %q is not a MAC address like 52:54:00:12:34:56", f, n.MAC)
+			} else if hw[0]&1 != 0 {
+				add("%s.mac: %q is a multicast address", f, n.MAC)
 			}
 		}
 		if err := n.RateLimit.validate(); err != nil {
@@ -302,8 +336,17 @@ func (c *Config) Validate() error {
 		}
 		tags[s.Tag] = true
 	}
+	if v := c.Vsock; v != nil {
+		if v.CID < 3 || v.CID >= 0xffffffff {
+			add("vsock.cid: %d: want 3..%d (0-2 are reserved)", v.CID, uint32(0xfffffffe))
+		}
+		if v.UDS == "" {
+			add("vsock.uds: missing the host's Unix socket path")
+		}
+		checkPath("vsock.uds", v.UDS)
+	}
 	if n := c.virtioCount(); n > board.VirtioSlots {
-		add("%d virtio devices (drives, nets, shares, rng): the board has %d slots", n, board.VirtioSlots)
+		add("%d virtio devices (drives, nets, shares, vsock, rng): the board has %d slots", n, board.VirtioSlots)
 	}
 	if len(errs) > 0 {
 		return &Error{Kind: KindInvalid, Msg: strings.Join(errs, "; ")}
@@ -313,6 +356,9 @@ func (c *Config) Validate() error {
 
 func (c *Config) virtioCount() int {
 	n := len(c.Drives) + len(c.Nets) + len(c.Shares)
+	if c.Vsock != nil {
+		n++
+	}
 	if c.RNG == nil || *c.RNG {
 		n++
 	}
@@ -396,6 +442,10 @@ func (c *Config) Clone() *Config {
 		out.Nets[i].RateLimit = out.Nets[i].RateLimit.clone()
 	}
 	out.Shares = append([]ShareConfig(nil), c.Shares...)
+	if c.Vsock != nil {
+		v := *c.Vsock
+		out.Vsock = &v
+	}
 	return &out
 }
 

@@ -169,6 +169,17 @@ func TestValidate(t *testing.T) {
 		{"net mode", func(c *Config) { c.Nets = []NetConfig{{Mode: "tap"}} }, `nets[0].mode: "tap"`},
 		{"hostfwd", func(c *Config) { c.Nets = []NetConfig{{Mode: "user", HostFwd: []string{"tcp:22"}}} }, "hostfwd"},
 		{"mac", func(c *Config) { c.Nets = []NetConfig{{Mode: "user", MAC: "52:54"}} }, "not a MAC"},
+		{"multicast mac", func(c *Config) { c.Nets = []NetConfig{{Mode: "user", MAC: "01:00:5e:00:00:01"}} }, "multicast"},
+		{"switch ok", func(c *Config) { c.Nets = []NetConfig{{Mode: "switch", Switch: "lan"}} }, ""},
+		{"switch without name", func(c *Config) { c.Nets = []NetConfig{{Mode: "switch"}} }, "nets[0].switch: missing"},
+		{"switch in user mode", func(c *Config) { c.Nets = []NetConfig{{Mode: "user", Switch: "lan"}} }, "needs mode switch"},
+		{"hostfwd on a switch", func(c *Config) {
+			c.Nets = []NetConfig{{Mode: "switch", Switch: "lan", HostFwd: []string{"tcp::2222-:22"}}}
+		}, "hostfwd: needs mode user"},
+		{"vsock ok", func(c *Config) { c.Vsock = &VsockConfig{CID: 3, UDS: "/run/v.sock"} }, ""},
+		{"vsock reserved cid", func(c *Config) { c.Vsock = &VsockConfig{CID: 2, UDS: "/run/v.sock"} }, "vsock.cid: 2"},
+		{"vsock without uds", func(c *Config) { c.Vsock = &VsockConfig{CID: 3} }, "vsock.uds: missing"},
+		{"vsock relative uds", func(c *Config) { c.Vsock = &VsockConfig{CID: 3, UDS: "v.sock"} }, "vsock.uds: path"},
 		{"duplicate share tag", func(c *Config) {
 			c.Shares = []ShareConfig{{Path: "/a", Tag: "t"}, {Path: "/b", Tag: "t"}}
 		}, `"t" is used twice`},

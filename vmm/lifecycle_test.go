@@ -82,7 +82,7 @@ func TestCreateAndDelete(t *testing.T) {
 		{"duplicate", bareConfig("a", idle), KindConflict, `a VM named "a" already exists`},
 		{"invalid", &Config{Name: "b", VCPUs: 40}, KindInvalid, "vcpus: 40"},
 		{"missing kernel file", bareConfig("c", filepath.Join(dir, "missing.elf")), KindInvalid, "kernel:"},
-		{"net without backend", &Config{Name: "d", Nets: []NetConfig{{}}}, KindInvalid, "virtio-net is not supported yet"},
+		{"net without backend", &Config{Name: "d", Nets: []NetConfig{{}}}, KindInvalid, "no network backend"},
 		{"nil", nil, KindInvalid, "missing"},
 	}
 	for _, c := range cases {

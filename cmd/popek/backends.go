@@ -6,6 +6,7 @@ import (
 
 	"github.com/popek-vm/popek/devices/virtio"
 	"github.com/popek-vm/popek/netstack"
+	"github.com/popek-vm/popek/vswitch"
 )
 
 // defaultMAC is QEMU's first NIC address; NIC i gets the last byte + i.
@@ -20,20 +21,37 @@ func newBlockDevice(d driveSpec) (virtio.Device, error) {
 	return blk, nil
 }
 
-// newNetDevice creates a virtio-net NIC on its own user-mode network.
-func newNetDevice(n netSpec, index int) (virtio.Device, error) {
+// newNetDevice creates a virtio-net NIC: on its own user-mode network, or
+// plugged into the named switch of switches. A switch port's MAC, unless
+// given, derives from macSeed and the NIC's index, so that every VM on a
+// segment differs; user networks are private, so QEMU's address is fine.
+func newNetDevice(n netSpec, index int, macSeed string, switches *vswitch.Registry) (virtio.Device, error) {
 	mac := n.MAC
-	if mac == nil {
-		mac = append(net.HardwareAddr(nil), defaultMAC...)
-		mac[5] += byte(index)
+	var backend virtio.NetBackend
+	switch n.Mode {
+	case "switch":
+		if mac == nil {
+			mac = virtio.DeriveMAC(fmt.Sprintf("%s/%d", macSeed, index))
+		}
+		port, err := switches.Connect(n.Switch)
+		if err != nil {
+			return nil, fmt.Errorf("--net %s: %v", n.Original, err)
+		}
+		backend = port
+	default:
+		if mac == nil {
+			mac = append(net.HardwareAddr(nil), defaultMAC...)
+			mac[5] += byte(index)
+		}
+		stack, err := netstack.New(netstack.Config{MAC: mac, Forwards: n.Forwards})
+		if err != nil {
+			return nil, fmt.Errorf("--net %s: %v", n.Original, err)
+		}
+		backend = stack
 	}
-	stack, err := netstack.New(netstack.Config{MAC: mac, Forwards: n.Forwards})
+	nic, err := virtio.NewNet(virtio.NetConfig{MAC: mac, Backend: backend})
 	if err != nil {
-		return nil, fmt.Errorf("--net %s: %v", n.Original, err)
-	}
-	nic, err := virtio.NewNet(virtio.NetConfig{MAC: mac, Backend: stack})
-	if err != nil {
-		stack.Close()
+		backend.Close()
 		return nil, fmt.Errorf("--net %s: %v", n.Original, err)
 	}
 	return nic, nil
@@ -45,6 +63,16 @@ func newShareDevice(s shareSpec) (virtio.Device, error) {
 	dev, err := virtio.New9P(s.Path, s.Tag, s.ReadOnly)
 	if err != nil {
 		return nil, fmt.Errorf("--share %s: %v", s.Path, err)
+	}
+	return dev, nil
+}
+
+// newVsockDevice creates the virtio-vsock device; its Unix socket listens
+// from now until the machine closes.
+func newVsockDevice(v vsockSpec) (virtio.Device, error) {
+	dev, err := virtio.NewVsock(v.CID, v.UDS)
+	if err != nil {
+		return nil, fmt.Errorf("--vsock: %v", err)
 	}
 	return dev, nil
 }

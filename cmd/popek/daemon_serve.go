@@ -17,6 +17,7 @@ import (
 
 	"github.com/popek-vm/popek/api"
 	"github.com/popek-vm/popek/vmm"
+	"github.com/popek-vm/popek/vswitch"
 	"github.com/spf13/cobra"
 )
 
@@ -120,7 +121,7 @@ func serve(ctx context.Context, o *serveOptions, socketFlag bool, stderr io.Writ
 		}
 	}
 
-	mgr, err := vmm.Open(vmm.Options{StateDir: o.stateDir, Logger: log, CPUCapacity: o.cpus})
+	mgr, err := vmm.Open(vmm.Options{StateDir: o.stateDir, Logger: log, CPUCapacity: o.cpus, Backends: vmm.NewBackends(vswitch.NewRegistry(vswitch.Options{}))})
 	if err != nil {
 		unixL.Close()
 		if tcpL != nil {

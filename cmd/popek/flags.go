@@ -106,9 +106,11 @@ func parseDrive(s string) (driveSpec, error) {
 	return d, nil
 }
 
-// netSpec is one --net: user[,hostfwd=tcp::HOST-:GUEST...][,mac=...].
+// netSpec is one --net: user[,hostfwd=tcp::HOST-:GUEST...][,mac=...] or
+// switch=NAME[,mac=...].
 type netSpec struct {
-	Mode     string
+	Mode     string // "user" or "switch"
+	Switch   string // the switch's name, mode "switch"
 	Forwards []netstack.HostForward
 	MAC      net.HardwareAddr // nil: the default for the NIC's index
 	Original string
@@ -120,12 +122,6 @@ func parseNet(s string) (netSpec, error) {
 		return netSpec{}, fmt.Errorf("--net: %v", err)
 	}
 	n := netSpec{Mode: first, Original: s}
-	if n.Mode == "" {
-		n.Mode = "user"
-	}
-	if n.Mode != "user" {
-		return netSpec{}, fmt.Errorf("--net %q: unknown network mode %q (want user)", s, n.Mode)
-	}
 	for _, kv := range opts {
 		switch kv[0] {
 		case "hostfwd":
@@ -140,22 +136,48 @@ func parseNet(s string) (netSpec, error) {
 				return netSpec{}, fmt.Errorf("--net: mac=%q is not a unicast Ethernet address", kv[1])
 			}
 			n.MAC = mac
+		case "switch":
+			if kv[1] == "" {
+				return netSpec{}, fmt.Errorf("--net %q: switch= needs a name", s)
+			}
+			n.Switch = kv[1]
 		default:
-			return netSpec{}, fmt.Errorf("--net: unknown option %q (want hostfwd, mac)", kv[0])
+			return netSpec{}, fmt.Errorf("--net: unknown option %q (want hostfwd, mac, switch)", kv[0])
 		}
+	}
+	switch {
+	case n.Mode == "" && n.Switch != "":
+		n.Mode = "switch"
+	case n.Mode == "":
+		n.Mode = "user"
+	case n.Mode != "user":
+		return netSpec{}, fmt.Errorf("--net %q: unknown network mode %q (want user or switch=NAME)", s, n.Mode)
+	}
+	if n.Mode == "user" && n.Switch != "" {
+		return netSpec{}, fmt.Errorf("--net %q: user and switch= exclude each other", s)
+	}
+	if n.Mode == "switch" && len(n.Forwards) > 0 {
+		return netSpec{}, fmt.Errorf("--net %q: hostfwd needs user networking, not a switch", s)
 	}
 	return n, nil
 }
 
-// shareSpec is one --share HOSTDIR[:TAG][,readonly=on]: a host directory
-// exported to the guest (virtio-fs / 9p), mounted by tag.
+// shareSpec is one --share HOSTDIR[:TAG][,readonly=on|,ro]: a host
+// directory exported to the guest over 9p, mounted by tag.
 type shareSpec struct {
 	Path, Tag string
 	ReadOnly  bool
 }
 
 func parseShare(s string) (shareSpec, error) {
-	first, opts, err := parseOptions(s)
+	// A bare "ro" after the directory is short for readonly=on.
+	parts := strings.Split(s, ",")
+	for i := 1; i < len(parts); i++ {
+		if parts[i] == "ro" {
+			parts[i] = "readonly=on"
+		}
+	}
+	first, opts, err := parseOptions(strings.Join(parts, ","))
 	if err != nil {
 		return shareSpec{}, fmt.Errorf("--share: %v", err)
 	}
@@ -172,7 +194,7 @@ func parseShare(s string) (shareSpec, error) {
 				return shareSpec{}, fmt.Errorf("--share: %v", err)
 			}
 		default:
-			return shareSpec{}, fmt.Errorf("--share: unknown option %q (want path, tag, readonly)", kv[0])
+			return shareSpec{}, fmt.Errorf("--share: unknown option %q (want path, tag, readonly or ro)", kv[0])
 		}
 	}
 	if sh.Path == "" {
@@ -182,4 +204,41 @@ func parseShare(s string) (shareSpec, error) {
 		sh.Tag = "share"
 	}
 	return sh, nil
+}
+
+// vsockSpec is --vsock cid=N,uds=PATH: a virtio-vsock device with guest
+// CID N whose host side is the Unix socket PATH (Firecracker's scheme).
+type vsockSpec struct {
+	CID uint64
+	UDS string
+}
+
+func parseVsock(s string) (vsockSpec, error) {
+	first, opts, err := parseOptions(s)
+	if err != nil {
+		return vsockSpec{}, fmt.Errorf("--vsock: %v", err)
+	}
+	if first != "" {
+		return vsockSpec{}, fmt.Errorf("--vsock %q: want cid=N,uds=PATH", s)
+	}
+	var v vsockSpec
+	for _, kv := range opts {
+		switch kv[0] {
+		case "cid":
+			if v.CID, err = strconv.ParseUint(kv[1], 10, 32); err != nil || v.CID < 3 || v.CID >= 0xffffffff {
+				return vsockSpec{}, fmt.Errorf("--vsock: cid=%q: want a number from 3 to %d (0-2 are reserved)", kv[1], uint32(0xfffffffe))
+			}
+		case "uds":
+			v.UDS = kv[1]
+		default:
+			return vsockSpec{}, fmt.Errorf("--vsock: unknown option %q (want cid, uds)", kv[0])
+		}
+	}
+	if v.CID == 0 {
+		return vsockSpec{}, fmt.Errorf("--vsock %q: missing cid=N", s)
+	}
+	if v.UDS == "" {
+		return vsockSpec{}, fmt.Errorf("--vsock %q: missing uds=PATH (the host's Unix socket)", s)
+	}
+	return v, nil
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/popek-vm/popek/board"
 	"github.com/popek-vm/popek/devices/virtio"
 	"github.com/popek-vm/popek/images"
+	"github.com/popek-vm/popek/vswitch"
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 )
@@ -25,6 +26,7 @@ type runOptions struct {
 	smp                           int
 	memory                        string
 	devices                       []deviceFlag // --drive, --net, --share in order
+	vsock                         string
 	rng, noReboot                 bool
 	mmu                           string
 }
@@ -56,8 +58,9 @@ func addRunFlags(f *pflag.FlagSet, o *runOptions) {
 	f.IntVar(&o.smp, "smp", 1, "number of harts (1..32)")
 	f.StringVarP(&o.memory, "memory", "m", "256M", "RAM size, with K, M or G suffix")
 	f.Var(deviceFlags{"drive", &o.devices}, "drive", "virtio disk: file=PATH[,readonly=on][,serial=ID][,overlay=PATH] (repeatable)")
-	f.Var(deviceFlags{"net", &o.devices}, "net", "virtio network: user[,hostfwd=tcp::HOSTPORT-:GUESTPORT][,mac=MAC] (repeatable)")
-	f.Var(deviceFlags{"share", &o.devices}, "share", "share a host directory over 9p: PATH[:TAG][,readonly=on] (repeatable)")
+	f.Var(deviceFlags{"net", &o.devices}, "net", "virtio network: user[,hostfwd=tcp::HOSTPORT-:GUESTPORT][,mac=MAC], or switch=NAME[,mac=MAC] (a switch joins NICs of this one process) (repeatable)")
+	f.Var(deviceFlags{"share", &o.devices}, "share", "share a host directory over 9p: PATH[:TAG][,readonly=on|,ro] (repeatable)")
+	f.StringVar(&o.vsock, "vsock", "", "virtio-vsock: cid=N,uds=PATH (N >= 3; the host connects to PATH and sends \"CONNECT <port>\\n\"; guest connections to host port P go to PATH_P)")
 	f.BoolVar(&o.rng, "rng", true, "virtio entropy device")
 	f.BoolVar(&o.noReboot, "no-reboot", false, "exit instead of rebooting when the guest reboots")
 	f.StringVar(&o.mmu, "mmu", "sv57", "widest address translation mode offered: sv39, sv48 or sv57")
@@ -65,9 +68,14 @@ func addRunFlags(f *pflag.FlagSet, o *runOptions) {
 
 // machineSpec is everything needed to build a fresh machine, once per boot.
 type machineSpec struct {
-	cfg  board.Config // without Devices
-	devs []deviceSpec // virtio slots 0.. in command-line order
-	rng  bool
+	cfg   board.Config // without Devices
+	devs  []deviceSpec // virtio slots 0.. in command-line order
+	vsock *vsockSpec   // after devs, before the RNG
+	rng   bool
+	// switches outlive boots: a rebooted guest rejoins the same segments.
+	// They connect only the NICs of this process.
+	switches *vswitch.Registry
+	macSeed  string // per process, so two popek runs get distinct MACs
 }
 
 // buildSpec validates the flags and reads the files they name.
@@ -79,7 +87,7 @@ func buildSpec(o *runOptions, console io.Writer) (*machineSpec, error) {
 	if err != nil {
 		return nil, fmt.Errorf("--memory: %v", err)
 	}
-	s := &machineSpec{rng: o.rng}
+	s := &machineSpec{rng: o.rng, switches: vswitch.NewRegistry(vswitch.Options{}), macSeed: runMACSeed()}
 	s.cfg = board.Config{Harts: o.smp, MemSize: memSize, Cmdline: o.cmdline, Console: console, MMU: o.mmu}
 	read := func(flag, path string) ([]byte, error) {
 		b, err := os.ReadFile(path)
@@ -132,10 +140,26 @@ func buildSpec(o *runOptions, console io.Writer) (*machineSpec, error) {
 		}
 		s.devs = append(s.devs, d)
 	}
-	if n := len(s.devs) + btoi(s.rng); n > board.VirtioSlots {
+	if o.vsock != "" {
+		v, err := parseVsock(o.vsock)
+		if err != nil {
+			return nil, err
+		}
+		s.vsock = &v
+	}
+	if n := len(s.devs) + btoi(s.vsock != nil) + btoi(s.rng); n > board.VirtioSlots {
 		return nil, fmt.Errorf("%d virtio devices requested: the board has %d slots", n, board.VirtioSlots)
 	}
 	return s, nil
+}
+
+// runMACSeed is random per process: switch ports of separate popek run
+// processes never share a segment, but their guests' addresses should not
+// look alike either.
+func runMACSeed() string {
+	b := make([]byte, 8)
+	rand.Read(b)
+	return fmt.Sprintf("popek-run-%d-%x", os.Getpid(), b)
 }
 
 func btoi(b bool) int {
@@ -146,7 +170,7 @@ func btoi(b bool) int {
 }
 
 // devices creates fresh device backends in slot order: --drive, --net and
-// --share in command-line order, then the RNG. On error the ones made so
+// --share in command-line order, then --vsock and the RNG. On error the ones made so
 // far are closed.
 func (s *machineSpec) devices() (devs []virtio.Device, err error) {
 	defer func() {
@@ -165,13 +189,20 @@ func (s *machineSpec) devices() (devs []virtio.Device, err error) {
 		case d.drive != nil:
 			dev, derr = newBlockDevice(*d.drive)
 		case d.net != nil:
-			dev, derr = newNetDevice(*d.net, nics)
+			dev, derr = newNetDevice(*d.net, nics, s.macSeed, s.switches)
 			nics++
 		case d.share != nil:
 			dev, derr = newShareDevice(*d.share)
 		}
 		if derr != nil {
 			return devs, derr
+		}
+		devs = append(devs, dev)
+	}
+	if s.vsock != nil {
+		dev, err := newVsockDevice(*s.vsock)
+		if err != nil {
+			return devs, err
 		}
 		devs = append(devs, dev)
 	}

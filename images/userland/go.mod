@@ -8,8 +8,8 @@ require (
 	github.com/u-root/uio v0.0.0-20240224005618-d2acac8f3701
 	golang.org/x/mod v0.29.0
 	golang.org/x/sys v0.50.0
-	golang.org/x/term v0.40.0
-	mvdan.cc/sh/v3 v3.11.0
+	golang.org/x/term v0.45.0
+	mvdan.cc/sh/v3 v3.14.1
 )
 
 require (

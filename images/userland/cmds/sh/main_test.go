@@ -72,6 +72,8 @@ func TestNonInteractive(t *testing.T) {
 		{"-c runs the string without prompts", "", "echo $((1+2))", "3\n", -1},
 		{"-c exit status", "", "exit 4", "", 4},
 		{"script on stdin has no prompts", "echo a\necho b\n", "", "a\nb\n", -1},
+		// mvdan.cc/sh before v3.12 globbed an escaped lone \* (breaking `expr 6 \* 7`).
+		{"escaped star is literal", "", "cd / && echo 6 \\* 7", "6 * 7\n", -1},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
