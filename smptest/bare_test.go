@@ -96,7 +96,7 @@ func runBare(t *testing.T, p *bareProgram, harts int, image []byte) bareRun {
 		t.Fatal(err)
 	}
 	defer m.Close()
-	st, err := m.Run(testContext(t))
+	st, err := m.Run(bareContext(t))
 	if err != nil {
 		t.Fatalf("run: %v", err)
 	}
@@ -186,7 +186,7 @@ func TestIPIRingThroughCLI(t *testing.T) {
 		if err := os.WriteFile(k, p.withParams(t, 3, tc.laps, 20, 1000), 0o644); err != nil {
 			t.Fatal(err)
 		}
-		cmd := exec.CommandContext(testContext(t), popek, "run", "--bios", "none", "--kernel", k, "--smp", "3", "--rng=false")
+		cmd := exec.CommandContext(bareContext(t), popek, "run", "--bios", "none", "--kernel", k, "--smp", "3", "--rng=false")
 		out, err := cmd.CombinedOutput()
 		code := 0
 		if ee, ok := err.(*exec.ExitError); ok {
@@ -196,6 +196,86 @@ func TestIPIRingThroughCLI(t *testing.T) {
 		}
 		if code != tc.want {
 			t.Errorf("laps %d: exit code %d, want %d; output %q", tc.laps, code, tc.want, out)
+		}
+	}
+}
+
+// litmus.c's tests and results layout.
+const (
+	litmusAmoaddW = iota
+	litmusAmoaddD
+	litmusLRSCW
+	litmusLRSCD
+	litmusSpinlock
+	litmusMP
+	litmusSB
+)
+
+type litmusResults struct {
+	counter, violations uint64
+	observed            [maxBareHarts]uint64
+	scFailures          uint64
+}
+
+func decodeLitmus(w []uint64) litmusResults {
+	var r litmusResults
+	r.counter, r.violations = w[0], w[1]
+	copy(r.observed[:], w[2:10])
+	r.scFailures = w[10]
+	return r
+}
+
+// TestLitmus runs each atomicity and ordering test on all harts at once,
+// several times with different iteration counts. The counters must be
+// exact, computed here independently of the guest's own check.
+func TestLitmus(t *testing.T) {
+	p := buildBare(t, "litmus")
+	iters := []uint64{1, 1000, 20000, 100000}
+	if raceDetector {
+		iters = []uint64{1, 1000, 5000}
+	}
+	tests := []struct {
+		name  string
+		test  uint64
+		harts int
+		// counter is the expected final counter for iters per hart.
+		counter func(total uint64) uint64
+	}{
+		{"amoadd.w", litmusAmoaddW, 4, func(n uint64) uint64 { return uint64(uint32(n)) }},
+		{"amoadd.d", litmusAmoaddD, 4, func(n uint64) uint64 { return n * 0x100000001 }},
+		{"lr/sc.w", litmusLRSCW, 4, func(n uint64) uint64 { return uint64(uint32(n)) }},
+		{"lr/sc.d", litmusLRSCD, 4, func(n uint64) uint64 { return n * 0x100000001 }},
+		{"spinlock", litmusSpinlock, 4, func(n uint64) uint64 { return n }},
+		{"spinlock-8", litmusSpinlock, 8, func(n uint64) uint64 { return n }},
+		{"mp", litmusMP, 4, nil},
+		{"sb", litmusSB, 2, nil},
+		{"sb-4", litmusSB, 4, nil},
+	}
+	for _, tc := range tests {
+		for _, n := range iters {
+			t.Run(fmt.Sprintf("%s/%d", tc.name, n), func(t *testing.T) {
+				run := runBare(t, p, tc.harts, p.withParams(t, uint64(tc.harts), n, tc.test))
+				r := decodeLitmus(run.results)
+				if run.status != (board.ExitStatus{Kind: board.ExitPoweroff}) {
+					t.Errorf("exit %v, want the test device's pass; results %+v", run.status, r)
+				}
+				if tc.counter != nil {
+					if want := tc.counter(n * uint64(tc.harts)); r.counter != want {
+						t.Errorf("counter %#x, want %#x", r.counter, want)
+					}
+				}
+				if r.violations != 0 {
+					t.Errorf("%d ordering or exclusion violations", r.violations)
+				}
+				switch tc.test {
+				case litmusLRSCW, litmusLRSCD:
+					t.Logf("%d failed store-conditionals", r.scFailures)
+				case litmusMP:
+					t.Logf("flag changes seen by readers: %v", r.observed[1:tc.harts])
+				case litmusSB:
+					t.Logf("rounds where hart 0 / hart 1 read the other's store: %d / %d of %d", r.observed[0], r.observed[1], n)
+				}
+			})
 		}
 	}
 }

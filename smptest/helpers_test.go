@@ -24,6 +24,18 @@ func testContext(t *testing.T) context.Context {
 	return ctx
 }
 
+// bareTimeout bounds one bare-metal run, which takes well under a second
+// when it works: a hung program fails its own subtest, not the rest.
+const bareTimeout = 2 * time.Minute
+
+// bareContext is testContext for one bare-metal run.
+func bareContext(t *testing.T) context.Context {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(testContext(t), bareTimeout)
+	t.Cleanup(cancel)
+	return ctx
+}
+
 // skipLinux skips the tests that boot Linux where they would take too long.
 func skipLinux(t *testing.T) {
 	t.Helper()

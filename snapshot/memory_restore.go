@@ -148,17 +148,19 @@ func overlayLayers(r *mem.RAM, chain []*Snapshot, runs []pageRun, mapped bool) e
 
 // materialise decompresses or copies every layer's own pages into fresh
 // anonymous RAM.
-func materialise(base, size uint64, chain []*Snapshot, own []uint8) (r *mem.RAM, err error) {
-	if r, err = mem.New(base, size); err != nil {
+func materialise(base, size uint64, chain []*Snapshot, own []uint8) (*mem.RAM, error) {
+	r, err := mem.New(base, size)
+	if err != nil {
 		return nil, err
 	}
-	defer func() {
-		if err != nil {
-			r.Close()
-			r = nil
-		}
-	}()
-	ram := r.Bytes()
+	if err := fill(r.Bytes(), size, chain, own); err != nil {
+		r.Close()
+		return nil, err
+	}
+	return r, nil
+}
+
+func fill(ram []byte, size uint64, chain []*Snapshot, own []uint8) error {
 	for l, snap := range chain {
 		put := func(first uint64, data []byte) error {
 			for i := 0; i < len(data); i += pageSize {
@@ -170,19 +172,19 @@ func materialise(base, size uint64, chain []*Snapshot, own []uint8) (r *mem.RAM,
 		}
 		if snap.Manifest.Memory.Format == MemoryZstd {
 			if err := readCompressedMemory(snap.memoryPath(), uint64(len(own)), put); err != nil {
-				return nil, err
+				return err
 			}
 			continue
 		}
 		f, err := os.Open(snap.memoryPath())
 		if err != nil {
-			return nil, err
+			return err
 		}
 		err = forDataPages(f, int64(size), func(first int64, data []byte) { put(uint64(first), data) }, make([]byte, 1<<20))
 		f.Close()
 		if err != nil {
-			return nil, err
+			return err
 		}
 	}
-	return r, nil
+	return nil
 }

@@ -60,41 +60,41 @@ func Open(dir string) (*Snapshot, error) { return OpenWith(dir, OpenOptions{}) }
 
 // OpenWith is Open with options.
 func OpenWith(dir string, o OpenOptions) (*Snapshot, error) {
-	return openChain(dir, o, 0)
-}
-
-func openChain(dir string, o OpenOptions, depth int) (*Snapshot, error) {
 	abs, err := filepath.Abs(dir)
 	if err != nil {
 		return nil, err
 	}
-	s, err := openOne(abs, o)
+	top, err := openOne(abs, o)
 	if err != nil {
 		return nil, fmt.Errorf("snapshot %s: %w", dir, err)
 	}
-	p := s.Manifest.Parent
-	if p == nil {
-		return s, nil
+	seen := map[string]bool{abs: true}
+	for s := top; s.Manifest.Parent != nil; s = s.Parent {
+		p := s.Manifest.Parent
+		pdir := filepath.FromSlash(p.Path)
+		if !filepath.IsAbs(pdir) {
+			pdir = filepath.Join(s.Dir, pdir)
+		}
+		switch {
+		case seen[pdir]:
+			return nil, fmt.Errorf("snapshot %s: parent chain loops back to %s", dir, pdir)
+		case len(seen) >= maxChain:
+			return nil, fmt.Errorf("snapshot %s: parent chain longer than %d", dir, maxChain)
+		}
+		seen[pdir] = true
+		parent, err := openOne(pdir, o)
+		if err != nil {
+			return nil, fmt.Errorf("snapshot %s: parent %s: %w", dir, pdir, err)
+		}
+		if parent.Manifest.ID != p.ID {
+			return nil, fmt.Errorf("snapshot %s: parent %s has id %s, expected %s (it was replaced)", dir, pdir, parent.Manifest.ID, p.ID)
+		}
+		if parent.Manifest.VM.MemSize != s.Manifest.VM.MemSize {
+			return nil, fmt.Errorf("snapshot %s: parent %s has %d MiB of memory, its child %d MiB", dir, pdir, parent.Manifest.VM.MemSize>>20, s.Manifest.VM.MemSize>>20)
+		}
+		s.Parent = parent
 	}
-	if depth+1 >= maxChain {
-		return nil, fmt.Errorf("snapshot %s: parent chain longer than %d (or a loop)", dir, maxChain)
-	}
-	pdir := p.Path
-	if !filepath.IsAbs(pdir) {
-		pdir = filepath.Join(abs, pdir)
-	}
-	parent, err := openChain(pdir, o, depth+1)
-	if err != nil {
-		return nil, fmt.Errorf("snapshot %s: parent: %w", dir, err)
-	}
-	if parent.Manifest.ID != p.ID {
-		return nil, fmt.Errorf("snapshot %s: parent %s has id %s, expected %s (it was replaced)", dir, pdir, parent.Manifest.ID, p.ID)
-	}
-	if parent.Manifest.VM.MemSize != s.Manifest.VM.MemSize {
-		return nil, fmt.Errorf("snapshot %s: parent has %d MiB of memory, this one %d MiB", dir, parent.Manifest.VM.MemSize>>20, s.Manifest.VM.MemSize>>20)
-	}
-	s.Parent = parent
-	return s, nil
+	return top, nil
 }
 
 func openOne(dir string, o OpenOptions) (*Snapshot, error) {

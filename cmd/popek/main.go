@@ -60,5 +60,6 @@ func newRootCommand(stdin *os.File, stdout, stderr io.Writer) *cobra.Command {
 	root.SetOut(stdout)
 	root.SetErr(stderr)
 	root.AddCommand(append([]*cobra.Command{newRunCommand(stdin, stdout, stderr), newVersionCommand(stdout)}, newDaemonCommands(stdin, stdout, stderr)...)...)
+	root.AddCommand(newSnapshotCommand(stdout))
 	return root
 }

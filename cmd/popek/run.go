@@ -46,6 +46,7 @@ press Ctrl-A X to quit, Ctrl-A H for help.`,
 		},
 	}
 	addRunFlags(cmd.Flags(), &o)
+	addSnapshotFlags(cmd, &o, stdin, stdout, stderr)
 	return cmd
 }
 

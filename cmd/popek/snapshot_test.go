@@ -1,0 +1,152 @@
+package main
+
+import (
+	"bytes"
+	"io"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"syscall"
+	"testing"
+
+	"github.com/popek-vm/popek/images"
+)
+
+func TestSnapshotKeys(t *testing.T) {
+	tests := []struct {
+		name     string
+		chunks   []string
+		want     string
+		triggers int
+	}{
+		{"plain", []string{"ls\n"}, "ls\n", 0},
+		{"ctrl-a s", []string{"ab\x01scd"}, "abcd", 1},
+		{"ctrl-a S and ctrl-s", []string{"\x01S\x01\x13"}, "", 1}, // the second is dropped while one is pending
+		{"split across reads", []string{"x\x01", "sy"}, "xy", 1},
+		{"other commands pass", []string{"\x01x\x01h"}, "\x01x\x01h", 0},
+		{"literal ctrl-a", []string{"\x01\x01s"}, "\x01\x01s", 0},
+		{"held ctrl-a then other", []string{"\x01", "h"}, "\x01h", 0},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			trigger := make(chan struct{}, 1)
+			var in io.Reader = &chunkReader{chunks: tc.chunks}
+			k := &snapshotKeys{in: in, trigger: trigger}
+			got, err := io.ReadAll(k)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if string(got) != tc.want {
+				t.Errorf("passed %q, want %q", got, tc.want)
+			}
+			if n := len(trigger); n != tc.triggers {
+				t.Errorf("%d snapshot requests, want %d", n, tc.triggers)
+			}
+		})
+	}
+}
+
+// chunkReader returns its chunks one Read at a time, then EOF.
+type chunkReader struct{ chunks []string }
+
+func (c *chunkReader) Read(p []byte) (int, error) {
+	if len(c.chunks) == 0 {
+		return 0, io.EOF
+	}
+	n := copy(p, c.chunks[0])
+	c.chunks[0] = c.chunks[0][n:]
+	if c.chunks[0] == "" {
+		c.chunks = c.chunks[1:]
+	}
+	return n, nil
+}
+
+// TestRunSnapshotAndRestore drives the foreground commands: popek run
+// --snapshot-dir writes a snapshot on SIGUSR1 while the guest keeps
+// running, popek snapshot inspect verifies it, and popek run --restore
+// continues the guest from it with its files and console intact.
+func TestRunSnapshotAndRestore(t *testing.T) {
+	if testing.Short() {
+		t.Skip("boots Linux")
+	}
+	dir := t.TempDir()
+	snaps := filepath.Join(dir, "snaps")
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	out := newWatchedBuffer()
+	var errOut lockedBuffer
+	done := make(chan int, 1)
+	go func() { done <- runMain([]string{"run", "--memory", "64M", "--snapshot-dir", snaps}, r, out, &errOut) }()
+	out.waitCount(images.Prompt, 1)
+	w.WriteString("echo before-snapshot > /tmp/mark\n")
+	out.waitCount(images.Prompt, 2)
+	syscall.Kill(os.Getpid(), syscall.SIGUSR1)
+	out.waitCount("popek: snapshot ", 1)
+	w.WriteString("echo still-$((6*7))\n")
+	out.waitCount("still-42", 1)
+	w.WriteString("poweroff\n")
+	if code := <-done; code != 0 || errOut.String() != "" {
+		t.Fatalf("popek run: exit %d, stderr %q\n%s", code, errOut.String(), out.String())
+	}
+	m := regexp.MustCompile(`popek: snapshot (\S+) \(guest paused`).FindStringSubmatch(out.String())
+	if m == nil {
+		t.Fatalf("no snapshot message in:\n%s", out.String())
+	}
+	snap := m[1]
+
+	code, info, errText := popek(t, nil, "snapshot", "inspect", snap)
+	if code != 0 || !strings.Contains(info, "all checksums verified") || !strings.Contains(info, "1 hart(s), 64 MiB, direct boot") {
+		t.Errorf("inspect: exit %d, stderr %q:\n%s", code, errText, info)
+	}
+	if code, js, _ := popek(t, nil, "snapshot", "inspect", "--json", snap); code != 0 || !strings.Contains(js, `"format_version": 1`) {
+		t.Errorf("inspect --json: exit %d:\n%s", code, js)
+	}
+
+	r2, w2, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r2.Close()
+	out2 := newWatchedBuffer()
+	var errOut2 lockedBuffer
+	go func() {
+		done <- runMain([]string{"run", "--restore", snap, "--restore-disk-dir", filepath.Join(dir, "disks")}, r2, out2, &errOut2)
+	}()
+	w2.WriteString("cat /tmp/mark\n")
+	out2.waitCount("before-snapshot", 2) // the echoed command line, then cat's output
+	w2.WriteString("poweroff\n")
+	if code := <-done; code != 0 || errOut2.String() != "" {
+		t.Errorf("popek run --restore: exit %d, stderr %q\n%s", code, errOut2.String(), out2.String())
+	}
+	if bytes.Contains([]byte(out2.String()), []byte("popek guest: Linux")) {
+		t.Error("the restored guest booted again instead of continuing")
+	}
+
+	bad := filepath.Join(dir, "bad")
+	os.Mkdir(bad, 0o755)
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"snapshot", "inspect", bad}, "no manifest.json"},
+		{[]string{"snapshot", "inspect", filepath.Join(dir, "nothing")}, "no such file"},
+		{[]string{"run", "--restore", snap, "--smp", "2"}, "--smp cannot be used with --restore"},
+		{[]string{"run", "--restore", bad}, "no manifest.json"},
+		{[]string{"snapshot", "template", bad}, "no manifest.json"},
+	} {
+		code, _, errText := popek(t, nil, tc.args...)
+		if code == 0 || !strings.Contains(errText, tc.want) || strings.Count(errText, "\n") != 1 {
+			t.Errorf("%v: exit %d, stderr %q; want one line with %q", tc.args, code, errText, tc.want)
+		}
+	}
+	if code, _, errText := popek(t, nil, "snapshot", "template", snap); code != 0 {
+		t.Errorf("template: exit %d, %q", code, errText)
+	}
+	if _, info, _ := popek(t, nil, "snapshot", "inspect", "--quick", snap); !strings.Contains(info, "template   true") {
+		t.Errorf("template mark not shown:\n%s", info)
+	}
+}
