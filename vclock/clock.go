@@ -72,12 +72,17 @@ func (c *Clock) Set(ticks uint64) {
 	c.s.Store(&state{base: ticks, start: time.Now(), paused: c.s.Load().paused})
 }
 
+// pausedPoll is what Until answers while the clock is paused: nothing
+// becomes due, but a sleeper must look again soon, because nobody wakes it
+// when the clock resumes.
+const pausedPoll = 20 * time.Millisecond
+
 // Until returns the host duration until the clock reads ticks (0 if past).
-// While paused it returns a long duration: nothing becomes due.
+// While paused it returns pausedPoll.
 func (c *Clock) Until(ticks uint64) time.Duration {
 	s := c.s.Load()
 	if s.paused {
-		return time.Hour
+		return pausedPoll
 	}
 	now := s.now()
 	if ticks <= now {

@@ -28,3 +28,17 @@ func TestSet(t *testing.T) {
 		t.Fatalf("Now = %d after resume", n)
 	}
 }
+
+func TestUntilWhilePausedIsShort(t *testing.T) {
+	c := New()
+	c.Pause()
+	// A hart that computes its WFI deadline while the clock is paused must
+	// look again after Resume, so Until never answers with a long sleep.
+	if d := c.Until(c.Now() + Freq*3600); d > pausedPoll {
+		t.Fatalf("Until while paused = %v, want at most %v", d, pausedPoll)
+	}
+	c.Resume()
+	if d := c.Until(c.Now() + Freq); d <= pausedPoll {
+		t.Fatalf("Until one second ahead = %v after resume", d)
+	}
+}
