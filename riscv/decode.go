@@ -86,6 +86,12 @@ func decodeOp(w uint32, in *inst) opcode {
 	case 0x0f:
 		switch f3 {
 		case 0:
+			// The host (x86-64, TSO) keeps every order RVWMO's FENCE can ask
+			// for except store→load, which needs a real barrier: imm=1.
+			pred, succ := w>>24&0xf, w>>20&0xf
+			if pred&0x5 != 0 && succ&0xa != 0 && w>>28 != 0x8 { // PO|PW → PI|PR; fence.tso keeps TSO
+				in.imm = 1
+			}
 			return opFENCE
 		case 1:
 			return opFENCEI
