@@ -14,7 +14,7 @@ type collector struct {
 
 	state, vcpus, memory, resident, uptime, boots *prometheus.Desc
 	instret, vcpuSeconds, throttled               *prometheus.Desc
-	exceptions, interrupts, ecalls                *prometheus.Desc
+	exceptions, interrupts, ecalls, exits         *prometheus.Desc
 	tlbHits, tlbMisses                            *prometheus.Desc
 	diskBytes, diskOps, diskThrottled             *prometheus.Desc
 	hartInstret                                   *prometheus.Desc
@@ -38,6 +38,7 @@ func newCollector(mgr *vmm.Manager) *collector {
 		exceptions:    d("exceptions_total", "Synchronous traps taken, by cause.", "cause"),
 		interrupts:    d("interrupts_total", "Interrupts taken, by cause.", "cause"),
 		ecalls:        d("ecalls_total", "ECALL instructions executed."),
+		exits:         d("exits_total", "VMM exits by cause: sbi:EXTENSION hypercalls and mmio:DEVICE accesses.", "cause"),
 		tlbHits:       d("tlb_hits_total", "Software TLB hits."),
 		tlbMisses:     d("tlb_misses_total", "Software TLB misses."),
 		diskBytes:     d("disk_bytes_total", "Bytes transferred by a drive (by slot in the config's drives list).", "drive", "op"),
@@ -49,7 +50,7 @@ func newCollector(mgr *vmm.Manager) *collector {
 
 func (c *collector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{c.state, c.vcpus, c.memory, c.resident, c.uptime, c.boots,
-		c.instret, c.vcpuSeconds, c.throttled, c.exceptions, c.interrupts, c.ecalls,
+		c.instret, c.vcpuSeconds, c.throttled, c.exceptions, c.interrupts, c.ecalls, c.exits,
 		c.tlbHits, c.tlbMisses, c.diskBytes, c.diskOps, c.diskThrottled, c.hartInstret} {
 		ch <- d
 	}
@@ -88,6 +89,9 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 			counter(c.interrupts, float64(n), vm, cause)
 		}
 		counter(c.ecalls, float64(st.Ecalls), vm)
+		for cause, n := range st.Exits {
+			counter(c.exits, float64(n), vm, cause)
+		}
 		counter(c.tlbHits, float64(st.TLBHits), vm)
 		counter(c.tlbMisses, float64(st.TLBMisses), vm)
 		for i, d := range st.Disks {

@@ -3,6 +3,7 @@ package board
 import (
 	"fmt"
 	"sort"
+	"sync/atomic"
 
 	"github.com/popek-vm/popek/devices"
 )
@@ -11,6 +12,8 @@ import (
 type region struct {
 	base, size uint64
 	dev        devices.Device
+	name       string
+	exits      *atomic.Uint64 // MMIO accesses: the VMM's "exits" by device
 }
 
 // Bus routes non-RAM physical accesses to devices. The table is sorted by
@@ -21,6 +24,12 @@ type Bus struct {
 
 // Map adds a device window. Overlapping windows are a board bug and rejected.
 func (b *Bus) Map(base, size uint64, dev devices.Device) error {
+	return b.MapNamed(fmt.Sprintf("mmio@%#x", base), base, size, dev)
+}
+
+// MapNamed is Map with the name under which the window's accesses are
+// counted (see Exits).
+func (b *Bus) MapNamed(name string, base, size uint64, dev devices.Device) error {
 	if size == 0 || base+size < base {
 		return fmt.Errorf("bus: bad window %#x+%#x", base, size)
 	}
@@ -33,7 +42,7 @@ func (b *Bus) Map(base, size uint64, dev devices.Device) error {
 	}
 	b.regions = append(b.regions, region{})
 	copy(b.regions[i+1:], b.regions[i:])
-	b.regions[i] = region{base: base, size: size, dev: dev}
+	b.regions[i] = region{base: base, size: size, dev: dev, name: name, exits: new(atomic.Uint64)}
 	return nil
 }
 
@@ -66,6 +75,7 @@ func (b *Bus) Read(paddr uint64, size int) (uint64, bool) {
 	if reg == nil {
 		return 0, false
 	}
+	reg.exits.Add(1)
 	return reg.dev.Read(paddr-reg.base, size), true
 }
 
@@ -75,6 +85,17 @@ func (b *Bus) Write(paddr uint64, size int, val uint64) bool {
 	if reg == nil {
 		return false
 	}
+	reg.exits.Add(1)
 	reg.dev.Write(paddr-reg.base, size, val)
 	return true
+}
+
+// Exits returns how many guest accesses each mapped window has served,
+// by window name (MMIO exits by device, for monitoring).
+func (b *Bus) Exits() map[string]uint64 {
+	out := make(map[string]uint64, len(b.regions))
+	for _, r := range b.regions {
+		out[r.name] += r.exits.Load()
+	}
+	return out
 }

@@ -116,3 +116,22 @@ func TestResetROM(t *testing.T) {
 		t.Error("ROM is writable")
 	}
 }
+
+func TestBusCountsExitsByDevice(t *testing.T) {
+	var log []string
+	var b Bus
+	if err := b.MapNamed("uart", 0x1000, 0x100, recorder{1, &log}); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.MapNamed("plic", 0x2000, 0x100, recorder{2, &log}); err != nil {
+		t.Fatal(err)
+	}
+	b.Read(0x1000, 1)
+	b.Write(0x1004, 1, 7)
+	b.Read(0x2000, 4)
+	b.Read(0x9000, 4) // unmapped: an access fault, not an exit
+	got := b.Exits()
+	if got["uart"] != 2 || got["plic"] != 1 || len(got) != 2 {
+		t.Fatalf("Exits() = %v, want uart:2 plic:1", got)
+	}
+}

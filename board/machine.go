@@ -202,25 +202,26 @@ func (m *Machine) buildDevices() error {
 		fwEntry = f.entry
 	}
 	windows := []struct {
+		name       string
 		base, size uint64
 		dev        devices.Device
 	}{
-		{ResetROMBase, ResetROMSize, resetROM(fwEntry, m.layout.fdtAddr, entry)},
-		{TestBase, TestSize, m.test},
-		{RTCBase, RTCSize, m.rtc},
-		{CLINTBase, CLINTSize, m.clint},
-		{PLICBase, PLICSize, m.plic},
-		{UARTBase, UARTSize, m.uart},
+		{"rom", ResetROMBase, ResetROMSize, resetROM(fwEntry, m.layout.fdtAddr, entry)},
+		{"test", TestBase, TestSize, m.test},
+		{"rtc", RTCBase, RTCSize, m.rtc},
+		{"clint", CLINTBase, CLINTSize, m.clint},
+		{"plic", PLICBase, PLICSize, m.plic},
+		{"uart", UARTBase, UARTSize, m.uart},
 	}
 	for _, w := range windows {
-		if err := m.bus.Map(w.base, w.size, w.dev); err != nil {
+		if err := m.bus.MapNamed(w.name, w.base, w.size, w.dev); err != nil {
 			return err
 		}
 	}
 	for i, d := range m.cfg.Devices {
 		t := virtio.NewMMIO(d, m.ram, m.plic.Source(IRQVirtioBase+i))
 		m.virtio = append(m.virtio, t)
-		if err := m.bus.Map(VirtioSlotBase(i), VirtioStride, t); err != nil {
+		if err := m.bus.MapNamed(fmt.Sprintf("virtio%d-%s", i, virtioName(d.Type())), VirtioSlotBase(i), VirtioStride, t); err != nil {
 			return err
 		}
 	}

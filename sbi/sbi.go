@@ -7,7 +7,11 @@
 // the Platform interface, so the logic is testable without a real hart.
 package sbi
 
-import "github.com/popek-vm/popek/mem"
+import (
+	"sync/atomic"
+
+	"github.com/popek-vm/popek/mem"
+)
 
 // Error is an SBI error code as returned in a0.
 type Error int64
@@ -135,7 +139,61 @@ type Config struct {
 // SBI serves S-mode ECALLs for one machine. Safe for concurrent use by all
 // harts: it holds no mutable state of its own.
 type SBI struct {
-	cfg Config
+	cfg   Config
+	calls [numCallKinds]atomic.Uint64 // by callKind, for monitoring
+}
+
+// callKind buckets SBI calls by extension for the exit counters.
+type callKind int
+
+const (
+	callLegacy callKind = iota
+	callBase
+	callTime
+	callIPI
+	callRFence
+	callHSM
+	callSRST
+	callDBCN
+	callOther
+	numCallKinds
+)
+
+var callKindNames = [numCallKinds]string{"legacy", "base", "time", "ipi", "rfence", "hsm", "srst", "dbcn", "other"}
+
+func kindOf(eid uint64) callKind {
+	switch eid {
+	case extBase:
+		return callBase
+	case extTime:
+		return callTime
+	case extIPI:
+		return callIPI
+	case extRFence:
+		return callRFence
+	case extHSM:
+		return callHSM
+	case extSRST:
+		return callSRST
+	case extDBCN:
+		return callDBCN
+	}
+	if eid <= extLegacyShutdown {
+		return callLegacy
+	}
+	return callOther
+}
+
+// Calls returns how many SBI calls (hypercalls) each extension has served.
+// Safe from any goroutine.
+func (s *SBI) Calls() map[string]uint64 {
+	out := make(map[string]uint64, numCallKinds)
+	for k := range s.calls {
+		if n := s.calls[k].Load(); n != 0 {
+			out[callKindNames[k]] = n
+		}
+	}
+	return out
 }
 
 // New returns the SBI for a machine.
@@ -157,6 +215,7 @@ func legacyRet(v int64) Result { return Result{A0: uint64(v)} }
 // a6 = FID).
 func (s *SBI) Call(caller uint64, a *[8]uint64) Result {
 	eid, fid := a[7], a[6]
+	s.calls[kindOf(eid)].Add(1)
 	switch eid {
 	case extBase:
 		return s.base(fid, a)

@@ -228,3 +228,27 @@ func TestConsole(t *testing.T) {
 		t.Errorf("console_read past RAM end = %+v, want INVALID_PARAM", r)
 	}
 }
+
+func TestCallsCountedByExtension(t *testing.T) {
+	s := New(Config{Platform: newFakePlatform(2)})
+	call := func(eid, fid uint64) {
+		var a [8]uint64
+		a[7], a[6] = eid, fid
+		s.Call(0, &a)
+	}
+	call(extBase, 0)
+	call(extBase, 3)
+	call(extTime, 0)
+	call(extLegacyPutchar, 0)
+	call(0x12345678, 0)
+	got := s.Calls()
+	want := map[string]uint64{"base": 2, "time": 1, "legacy": 1, "other": 1}
+	if len(got) != len(want) {
+		t.Fatalf("Calls() = %v, want %v", got, want)
+	}
+	for k, v := range want {
+		if got[k] != v {
+			t.Fatalf("Calls() = %v, want %v", got, want)
+		}
+	}
+}

@@ -33,6 +33,7 @@ type vmRun struct {
 	pastInstret []uint64 // per hart
 	past        hartCounters
 	pastDisks   []DiskStats
+	pastExits   map[string]uint64 // exits of machines before a guest reboot
 
 	// injectPanic is test-only fault injection: the next slice hook of any
 	// hart panics, as a bug in emulation would.
@@ -132,6 +133,12 @@ func (r *vmRun) retireLocked() {
 	}
 	for i, d := range r.disks {
 		addDisk(&r.pastDisks[i], d)
+	}
+	if r.pastExits == nil {
+		r.pastExits = map[string]uint64{}
+	}
+	for k, n := range m.Exits() {
+		r.pastExits[k] += n
 	}
 	if err := m.Close(); err != nil {
 		r.vm.mgr.log.Warn("closing machine", "vm", r.vm.name, "err", err)
@@ -320,8 +327,15 @@ func (r *vmRun) statsLocked() *VMStats {
 		addDisk(&st.Disks[i], d)
 		st.Disks[i].Throttled = d.lim.Throttled()
 	}
+	st.Exits = map[string]uint64{}
+	for k, n := range r.pastExits {
+		st.Exits[k] += n
+	}
 	if r.machine != nil {
 		st.ResidentBytes = residentBytes(r.machine.RAM().Bytes())
+		for k, n := range r.machine.Exits() {
+			st.Exits[k] += n
+		}
 	}
 	return st
 }

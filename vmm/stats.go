@@ -26,6 +26,9 @@ type VMStats struct {
 	Exceptions map[string]uint64 `json:"exceptions"` // traps by cause name
 	Interrupts map[string]uint64 `json:"interrupts"`
 	Ecalls     uint64            `json:"ecalls"` // ECALLs, including those the SBI served
+	// Exits are the VMM's exits by cause: "sbi:EXT" hypercalls by SBI
+	// extension and "mmio:DEVICE" device accesses by window.
+	Exits      map[string]uint64 `json:"exits"`
 	TLBHits    uint64            `json:"tlb_hits"`
 	TLBMisses  uint64            `json:"tlb_misses"`
 	TLBHitRate float64           `json:"tlb_hit_rate"` // hits / lookups, 0 before any

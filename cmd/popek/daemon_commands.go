@@ -304,6 +304,9 @@ func printStats(w io.Writer, st *vmm.VMStats) {
 	for _, kv := range sortedCounts(st.Interrupts) {
 		row("interrupt "+kv.k, "%d", kv.v)
 	}
+	for _, kv := range sortedCounts(st.Exits) {
+		row("exit "+kv.k, "%d", kv.v)
+	}
 	for i, d := range st.Disks {
 		row(fmt.Sprintf("disk %d", i), "%s: read %d ops %s, write %d ops %s, flush %d, errors %d, throttled %d",
 			d.File, d.ReadOps, humanBytes(d.ReadBytes), d.WriteOps, humanBytes(d.WriteBytes), d.FlushOps, d.Errors, d.Throttled)
