@@ -15,7 +15,6 @@ import (
 // bareProgram is an M-mode test program built from testdata/bare: the
 // ELF image and where its params and results structs are.
 type bareProgram struct {
-	path            string
 	image           []byte
 	params, results uint64 // guest-physical addresses
 	paramsOff       int    // file offset of params
@@ -40,7 +39,7 @@ func buildBare(t *testing.T, name string) *bareProgram {
 	if msg, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("building %s: %v\n%s", name, err, msg)
 	}
-	p := &bareProgram{path: out}
+	p := &bareProgram{}
 	if p.image, err = os.ReadFile(out); err != nil {
 		t.Fatal(err)
 	}
@@ -122,7 +121,11 @@ type ipiResults struct {
 	earlyTimer, msipStuck, badTrap, laps uint64
 }
 
-func decodeIPI(w []uint64) ipiResults {
+func decodeIPI(t *testing.T, w []uint64) ipiResults {
+	t.Helper()
+	if len(w) != 28 {
+		t.Fatalf("ipi_ring.c results are %d words, this test knows 28", len(w))
+	}
 	var r ipiResults
 	copy(r.timer[:], w[0:8])
 	copy(r.ipi[:], w[8:16])
@@ -150,7 +153,7 @@ func TestIPIRing(t *testing.T) {
 		t.Run(fmt.Sprintf("%dharts-%dlaps", tc.harts, tc.laps), func(t *testing.T) {
 			img := p.withParams(t, uint64(tc.harts), tc.laps, tc.ticks, tc.period)
 			run := runBare(t, p, tc.harts, img)
-			r := decodeIPI(run.results)
+			r := decodeIPI(t, run.results)
 			if run.status != (board.ExitStatus{Kind: board.ExitToHost}) {
 				t.Errorf("exit %v, want tohost pass; results %+v", run.status, r)
 			}
@@ -217,7 +220,11 @@ type litmusResults struct {
 	scFailures          uint64
 }
 
-func decodeLitmus(w []uint64) litmusResults {
+func decodeLitmus(t *testing.T, w []uint64) litmusResults {
+	t.Helper()
+	if len(w) != 11 {
+		t.Fatalf("litmus.c results are %d words, this test knows 11", len(w))
+	}
 	var r litmusResults
 	r.counter, r.violations = w[0], w[1]
 	copy(r.observed[:], w[2:10])
@@ -230,32 +237,36 @@ func decodeLitmus(w []uint64) litmusResults {
 // exact, computed here independently of the guest's own check.
 func TestLitmus(t *testing.T) {
 	p := buildBare(t, "litmus")
-	iters := []uint64{1, 1000, 20000, 100000}
+	counts := []uint64{1, 1000, 100000, 1000000}
+	// A hand-off needs the other hart to run: with more harts than host
+	// cores, each one can cost a host scheduling quantum.
+	rounds, crowded := []uint64{1, 3000, 60000}, []uint64{1, 100}
 	if raceDetector {
-		iters = []uint64{1, 1000, 5000}
+		counts, rounds = []uint64{1, 1000, 20000}, []uint64{1, 3000}
 	}
 	tests := []struct {
 		name  string
 		test  uint64
 		harts int
-		// counter is the expected final counter for iters per hart.
+		iters []uint64
+		// counter is the expected final counter for total increments.
 		counter func(total uint64) uint64
 	}{
-		{"amoadd.w", litmusAmoaddW, 4, func(n uint64) uint64 { return uint64(uint32(n)) }},
-		{"amoadd.d", litmusAmoaddD, 4, func(n uint64) uint64 { return n * 0x100000001 }},
-		{"lr/sc.w", litmusLRSCW, 4, func(n uint64) uint64 { return uint64(uint32(n)) }},
-		{"lr/sc.d", litmusLRSCD, 4, func(n uint64) uint64 { return n * 0x100000001 }},
-		{"spinlock", litmusSpinlock, 4, func(n uint64) uint64 { return n }},
-		{"spinlock-8", litmusSpinlock, 8, func(n uint64) uint64 { return n }},
-		{"mp", litmusMP, 4, nil},
-		{"sb", litmusSB, 2, nil},
-		{"sb-4", litmusSB, 4, nil},
+		{"amoadd.w", litmusAmoaddW, 4, counts, func(n uint64) uint64 { return uint64(uint32(n)) }},
+		{"amoadd.d", litmusAmoaddD, 4, counts, func(n uint64) uint64 { return n * 0x100000001 }},
+		{"lr-sc.w", litmusLRSCW, 4, counts, func(n uint64) uint64 { return uint64(uint32(n)) }},
+		{"lr-sc.d", litmusLRSCD, 4, counts, func(n uint64) uint64 { return n * 0x100000001 }},
+		{"spinlock", litmusSpinlock, 4, counts, func(n uint64) uint64 { return n }},
+		{"spinlock-8harts", litmusSpinlock, 8, counts[:len(counts)-1], func(n uint64) uint64 { return n }},
+		{"mp", litmusMP, 2, rounds, nil},
+		{"mp-3harts", litmusMP, 3, crowded, nil},
+		{"sb", litmusSB, 2, counts, nil},
 	}
 	for _, tc := range tests {
-		for _, n := range iters {
+		for _, n := range tc.iters {
 			t.Run(fmt.Sprintf("%s/%d", tc.name, n), func(t *testing.T) {
 				run := runBare(t, p, tc.harts, p.withParams(t, uint64(tc.harts), n, tc.test))
-				r := decodeLitmus(run.results)
+				r := decodeLitmus(t, run.results)
 				if run.status != (board.ExitStatus{Kind: board.ExitPoweroff}) {
 					t.Errorf("exit %v, want the test device's pass; results %+v", run.status, r)
 				}
@@ -271,8 +282,14 @@ func TestLitmus(t *testing.T) {
 				case litmusLRSCW, litmusLRSCD:
 					t.Logf("%d failed store-conditionals", r.scFailures)
 				case litmusMP:
-					t.Logf("flag changes seen by readers: %v", r.observed[1:tc.harts])
+					for h := 1; h < tc.harts; h++ {
+						if r.observed[h] != n {
+							t.Errorf("reader %d completed %d rounds, want %d", h, r.observed[h], n)
+						}
+					}
 				case litmusSB:
+					// How often the harts overlapped: without overlap the
+					// test cannot see a reordering.
 					t.Logf("rounds where hart 0 / hart 1 read the other's store: %d / %d of %d", r.observed[0], r.observed[1], n)
 				}
 			})

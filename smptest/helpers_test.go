@@ -3,6 +3,7 @@ package smptest
 import (
 	"context"
 	"os"
+	"strings"
 	"testing"
 	"time"
 )
@@ -45,6 +46,24 @@ func skipLinux(t *testing.T) {
 	if raceDetector {
 		t.Skip("boots Linux: too slow under the race detector")
 	}
+}
+
+// keepConsole saves a failed guest's whole console in the system's
+// temporary directory (a Go crash dump in the guest runs to many pages)
+// and logs its end.
+func keepConsole(t *testing.T, log string) {
+	t.Helper()
+	f, err := os.CreateTemp("", "smptest-"+strings.ReplaceAll(t.Name(), "/", "-")+"-*.log")
+	if err == nil {
+		_, err = f.WriteString(log)
+		f.Close()
+	}
+	if err != nil {
+		t.Logf("saving the console: %v", err)
+	} else {
+		t.Logf("whole console in %s", f.Name())
+	}
+	t.Logf("console end:\n%s", tail(log, 6000))
 }
 
 // tail returns the last n bytes of s, for failure messages.

@@ -2,6 +2,7 @@ package snapshot
 
 import (
 	"bytes"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -31,8 +32,9 @@ func snapshotPaused(t *testing.T, v *vm, dir string, o WriteOptions) (*Snapshot,
 // separate compressed full one. Restoring each (from disk, through Open)
 // reproduces guest RAM byte for byte as it was at that snapshot, with the
 // incremental layers mapped or copied; incremental snapshots store only
-// what changed; and the guest restored from the end of the chain sees all
-// of its history.
+// what changed; the end of the chain flattened into a full snapshot
+// restores the same memory without its ancestors; and the guest restored
+// from it sees all of its history.
 func TestIncrementalAndCompressed(t *testing.T) {
 	if testing.Short() {
 		t.Skip("boots Linux")
@@ -98,6 +100,31 @@ func TestIncrementalAndCompressed(t *testing.T) {
 	if s.Parent == nil || s.Parent.Parent == nil || s.Parent.Parent.Manifest.ID != full.Manifest.ID {
 		t.Fatal("chain not resolved")
 	}
+	// Flattened, the end of the chain needs no ancestors.
+	flat, err := Flatten(s, filepath.Join(dir, "5-flat"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, old := range []*Snapshot{full, incr, zinc} {
+		if err := os.RemoveAll(old.Dir); err != nil {
+			t.Fatal(err)
+		}
+	}
+	s, err = Open(flat.Dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.Parent != nil || s.Manifest.ID == zinc.Manifest.ID || s.Manifest.Memory.Format != MemoryRaw {
+		t.Errorf("flattened snapshot: parent %v, id %s, format %s", s.Parent, s.Manifest.ID, s.Manifest.Memory.Format)
+	}
+	m, err := s.Restore(RestoreOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(m.RAM().Bytes(), zincRAM) {
+		t.Error("flattened snapshot restores other memory")
+	}
+	m.Close()
 	r := restoreVM(t, s, RestoreOptions{})
 	r.send("\n")
 	r.expect("popek# ")

@@ -184,6 +184,9 @@ func TestCorruptSnapshots(t *testing.T) {
 		{"memory size mismatch", "full", func(t *testing.T, d string) {
 			reseal(t, p(d, "full"), func(m *Manifest) { m.VM.MemSize *= 2 })
 		}, VerifyAll, "pages", true},
+		{"state listed huge", "full", func(t *testing.T, d string) {
+			reseal(t, p(d, "full"), func(m *Manifest) { m.Files[0].Size = 1 << 40 })
+		}, VerifyAll, "more than", true},
 		{"state missing", "full", func(t *testing.T, d string) { os.Remove(p(d, "full/state.bin")) }, VerifyAll, "state.bin is missing", true},
 		{"state truncated", "full", func(t *testing.T, d string) { truncateBy(t, p(d, "full/state.bin"), 10) }, VerifyAll, "state.bin has", true},
 		{"state flipped", "full", func(t *testing.T, d string) { flipByte(t, p(d, "full/state.bin"), -20) }, VerifyAll, "state.bin is corrupt", true},

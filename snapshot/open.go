@@ -119,6 +119,9 @@ func openOne(dir string, o OpenOptions) (*Snapshot, error) {
 	for _, f := range m.Files {
 		full := filepath.Join(dir, filepath.FromSlash(f.Name))
 		if small[f.Name] {
+			if limit := smallLimit(f.Name, m.Memory.Pages); f.Size > limit {
+				return nil, fmt.Errorf("%s is listed with %d bytes, more than the %d it can have", f.Name, f.Size, limit)
+			}
 			b, err := readVerified(full, f)
 			if err != nil {
 				return nil, err
@@ -153,6 +156,17 @@ func openOne(dir string, o OpenOptions) (*Snapshot, error) {
 	}
 	s.VerifyTime = time.Since(start)
 	return s, nil
+}
+
+// maxStateSize bounds state.bin, which is read whole.
+const maxStateSize = 64 << 20
+
+// smallLimit is the most a file read whole into memory may hold.
+func smallLimit(name string, pages uint64) int64 {
+	if name == PageIndexFile {
+		return indexHeader + 8*int64(pages)
+	}
+	return maxStateSize
 }
 
 // checkStateMatches ties state.bin to the manifest describing it.
