@@ -259,7 +259,11 @@ func checkBalloon(t *testing.T, g *guest, bal *virtio.Balloon) {
 	r1 := residentBytes(t, g)
 	g.mustRun("rm /tmp/big && sync")
 	r2 := residentBytes(t, g)
-	const target = 128 * mib / 4096
+	// Inflate beyond the never-touched part of free memory (about 115 of
+	// the ~215 MiB free), so the balloon must take freed tmpfs pages too:
+	// the host then releases them whether or not free page reporting,
+	// which only reports whole free pageblocks, gets to them.
+	const target = 176 * mib / 4096
 	bal.SetTarget(target)
 	eventually(t, "the guest to inflate the balloon", func() bool { return bal.Actual() == target })
 	r3 := residentBytes(t, g)
@@ -270,11 +274,11 @@ func checkBalloon(t *testing.T, g *guest, bal *virtio.Balloon) {
 	// the freed tmpfs pages come back by free page reporting, which the
 	// guest runs a couple of seconds after they are freed.
 	var r4 uint64
-	eventually(t, "resident guest RAM to fall by 64 MiB", func() bool {
+	eventually(t, "resident guest RAM to fall by 48 MiB", func() bool {
 		r4 = residentBytes(t, g)
-		return r4+64*mib <= r1
+		return r4+48*mib <= r1
 	})
-	t.Logf("guest RAM resident on the host: boot %d MiB, after writing 100 MiB to tmpfs %d MiB, after rm %d MiB, balloon inflated to 128 MiB %d MiB, then (free page reporting %v) %d MiB",
+	t.Logf("guest RAM resident on the host: boot %d MiB, after writing 100 MiB to tmpfs %d MiB, after rm %d MiB, balloon inflated to 176 MiB %d MiB, then (free page reporting %v) %d MiB",
 		r0/mib, r1/mib, r2/mib, r3/mib, reporting, r4/mib)
 	bal.SetTarget(0)
 	eventually(t, "the guest to deflate the balloon", func() bool { return bal.Actual() == 0 })
