@@ -5,12 +5,15 @@
 # to a host sink reached at 10.0.2.2 (the host's 127.0.0.1), then downloads
 # as much from a host source. Upload: the sink's own timing, first to last
 # byte. Download: host wall time from typing the command to the prompt.
-#   bench/net.sh             MIB=64 RUNS=5 bench/net.sh
+# Then VM<->VM: two guests on one L2 segment (popek: a virtual switch, as
+# the daemon's `switch:` NICs; QEMU: -netdev socket listen/connect), one
+# sends MIB MiB to the other with nc (bench/cmd/vmpair), timed on the host.
+#   bench/net.sh             MIB=64 RUNS=5 bench/net.sh     VMPAIR=0 skips VM<->VM
 source "$(dirname "$0")/lib.sh"
 RUNS=${RUNS:-3}
 MIB=${MIB:-32}
 build_tools
-(cd "$REPO" && go build -o "$WORK/tcpsink" ./bench/cmd/tcpsink)
+(cd "$REPO" && go build -o "$WORK/tcpsink" ./bench/cmd/tcpsink && go build -o "$WORK/vmpair" ./bench/cmd/vmpair)
 out="$WORK/net.out"
 conditions
 
@@ -51,9 +54,18 @@ if have_qemu; then
 fi
 up_median() { awk -v l="$1" '$1 == "VALUE" && $2 == l && $4 == "upMBps" { print $5 }' "$out" | sort -g | awk '{ v[NR] = $1 } END { if (NR) print (NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2) }'; }
 echo
-echo "TCP over user networking, $MIB MiB each way, median of $RUNS"
+echo "TCP throughput, $MIB MiB per transfer, median of $RUNS (guest<->host over user networking)"
 printf '%-24s %10s %10s %12s\n' "" popek qemu popek/qemu
 pu=$(up_median popek) qu=$(up_median qemu)
 printf '%-24s %5s MB/s %5s MB/s %10s\n' "guest -> host (upload)" "${pu:--}" "${qu:--}" "$(ratio "$pu" "$qu")"
 pd=$(mbps "$MIB" "$(median "$out" popek down 5)") qd=$(mbps "$MIB" "$(median "$out" qemu down 5)")
 printf '%-24s %5s MB/s %5s MB/s %10s\n' "host -> guest (download)" "$pd" "$qd" "$(ratio "$pd" "$qd")"
+if [ "${VMPAIR:-1}" != 0 ]; then
+	"$WORK/vmpair" -vmm popek -mib "$MIB" -runs "$RUNS" | tee -a "$out"
+	if have_qemu; then
+		"$WORK/vmpair" -vmm qemu -mib "$MIB" -runs "$RUNS" -kernel "$WORK/Image" -initrd "$REPO/images/initramfs.cpio.gz" | tee -a "$out"
+	fi
+	pair_median() { awk -v l="$1" '$1 == "VMPAIR" && $2 == l { sub("MBps=", "", $6); print $6 }' "$out" | sort -g | awk '{ v[NR] = $1 } END { if (NR) print (NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2) }'; }
+	pv=$(pair_median popek) qv=$(pair_median qemu)
+	printf '%-24s %5s MB/s %5s MB/s %10s\n' "VM -> VM (same host)" "${pv:--}" "${qv:--}" "$(ratio "$pv" "$qv")"
+fi
