@@ -7,11 +7,14 @@ import (
 
 // Registry holds the named switches of one process (or daemon), so every
 // --net switch=NAME with the same NAME joins the same segment and different
-// names stay isolated.
+// names stay isolated. With Options.HostDir, Join makes the segments
+// host-wide: shared with the other processes using the same directory.
 type Registry struct {
 	opts     Options
 	mu       sync.Mutex
 	switches map[string]*Switch
+	hubs     map[string]*hub // host-wide switches this process hosts
+	closed   bool
 }
 
 // NewRegistry returns an empty registry whose switches use opts.

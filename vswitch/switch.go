@@ -1,5 +1,6 @@
 // Package vswitch is a virtual Ethernet switch: the NICs of VMs in one
-// process (--net switch=NAME) share an L2 segment through it. It is a
+// process, or with a Registry's HostDir of every process on the host
+// (--net switch=NAME), share an L2 segment through it. It is a
 // learning switch: it remembers which port each source MAC came from, sends
 // unicast frames to that port only, and floods broadcast, multicast and
 // unknown destinations to every other port. Each port has a bounded queue
@@ -36,6 +37,10 @@ type Options struct {
 	MaxMACs int
 	// Now is the clock (tests use a fake one).
 	Now func() time.Time
+	// HostDir, for a Registry, makes Join's switches host-wide: shared
+	// through sockets in this directory by every process that uses it
+	// (see DefaultHostDir). Empty keeps them private to the process.
+	HostDir string
 }
 
 func (o Options) withDefaults() Options {

@@ -33,7 +33,7 @@ func newNetDevice(n netSpec, index int, macSeed string, switches *vswitch.Regist
 		if mac == nil {
 			mac = virtio.DeriveMAC(fmt.Sprintf("%s/%d", macSeed, index))
 		}
-		port, err := switches.Connect(n.Switch)
+		port, err := switches.Join(n.Switch)
 		if err != nil {
 			return nil, fmt.Errorf("--net %s: %v", n.Original, err)
 		}

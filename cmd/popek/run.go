@@ -88,7 +88,7 @@ func buildSpec(o *runOptions, console io.Writer) (*machineSpec, error) {
 	if err != nil {
 		return nil, fmt.Errorf("--memory: %v", err)
 	}
-	s := &machineSpec{rng: o.rng, switches: vswitch.NewRegistry(vswitch.Options{}), macSeed: runMACSeed()}
+	s := &machineSpec{rng: o.rng, switches: vswitch.NewRegistry(vswitch.Options{HostDir: vswitch.DefaultHostDir()}), macSeed: runMACSeed()}
 	s.cfg = board.Config{Harts: o.smp, MemSize: memSize, Cmdline: o.cmdline, Console: console, MMU: o.mmu}
 	read := func(flag, path string) ([]byte, error) {
 		b, err := os.ReadFile(path)
@@ -220,6 +220,7 @@ func runGuest(o *runOptions, stdin *os.File, stdout, stderr io.Writer) error {
 	if err != nil {
 		return &exitError{code: 1, err: err}
 	}
+	defer spec.switches.Close() // hand the host-wide switches this process hosts to another
 
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
