@@ -30,16 +30,30 @@ func startRun(t *testing.T, args ...string) *runningGuest {
 	return g
 }
 
+// wait blocks until s has appeared n times on the console, failing the
+// test if that takes minutes.
+func (g *runningGuest) wait(t *testing.T, s string, n int) {
+	t.Helper()
+	seen := make(chan struct{})
+	go func() { g.out.waitCount(s, n); close(seen) }()
+	select {
+	case <-seen:
+	case <-time.After(3 * time.Minute):
+		t.Fatalf("%q did not appear %d times; console:\n%s", s, n, g.out.String())
+	}
+}
+
 // shell types cmd at the n-th prompt and waits for the next one.
-func (g *runningGuest) shell(n int, cmd string) {
-	g.out.waitCount(images.Prompt, n)
+func (g *runningGuest) shell(t *testing.T, n int, cmd string) {
+	t.Helper()
+	g.wait(t, images.Prompt, n)
 	g.in.WriteString(cmd + "\n")
-	g.out.waitCount(images.Prompt, n+1)
+	g.wait(t, images.Prompt, n+1)
 }
 
 func (g *runningGuest) poweroff(t *testing.T, n int) {
 	t.Helper()
-	g.out.waitCount(images.Prompt, n)
+	g.wait(t, images.Prompt, n)
 	g.in.WriteString("poweroff\n")
 	select {
 	case code := <-g.done:
@@ -61,9 +75,9 @@ func TestRunSwitchAcrossProcesses(t *testing.T) {
 	t.Setenv("POPEK_SWITCH_DIR", filepath.Join(t.TempDir(), "switches"))
 	a := startRun(t, "--net", "switch=lan", "--rng=false")
 	b := startRun(t, "--net", "switch=lan", "--rng=false")
-	a.shell(1, "ip addr add 192.168.77.1/24 dev eth0 && ip link set eth0 up")
-	b.shell(1, "ip addr add 192.168.77.2/24 dev eth0 && ip link set eth0 up")
-	a.shell(2, "ping -c 3 192.168.77.2")
+	a.shell(t, 1, "ip addr add 192.168.77.1/24 dev eth0 && ip link set eth0 up")
+	b.shell(t, 1, "ip addr add 192.168.77.2/24 dev eth0 && ip link set eth0 up")
+	a.shell(t, 2, "ping -c 3 192.168.77.2")
 	// u-root's ping prints a line per reply; allow one lost to a slow host.
 	if out := a.out.String(); strings.Count(out, "bytes from 192.168.77.2") < 2 {
 		t.Errorf("ping between the two processes' guests:\n%s", out[strings.LastIndex(out, "ping -c"):])
