@@ -33,6 +33,12 @@ type netIdentity interface{ SaveState() virtio.NetState }
 
 type vsockIdentity interface{ CID() uint64 }
 
+// shareIdentity is a shared directory's tag and mode, for the manifest.
+type shareIdentity interface {
+	Tag() string
+	ReadOnly() bool
+}
+
 // identityBytes is how much of a base image identifies it, as overlays do.
 const identityBytes = 1 << 20
 
@@ -56,6 +62,8 @@ func describeDevices(tmp string, devs []virtio.Device) ([]DeviceSpec, []string, 
 			spec.Net = &NetSpec{MAC: macString(mac[:])}
 		case vsockIdentity:
 			spec.Vsock = &VsockSpec{CID: dev.CID()}
+		case shareIdentity:
+			spec.P9 = &P9Spec{Tag: dev.Tag(), ReadOnly: dev.ReadOnly()}
 		}
 		specs = append(specs, spec)
 	}

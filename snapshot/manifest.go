@@ -89,6 +89,7 @@ type DeviceSpec struct {
 	Block *BlockSpec `json:"block,omitempty"`
 	Net   *NetSpec   `json:"net,omitempty"`
 	Vsock *VsockSpec `json:"vsock,omitempty"`
+	P9    *P9Spec    `json:"p9,omitempty"`
 }
 
 // BlockSpec is a frozen disk. Exactly one form is used:
@@ -119,6 +120,13 @@ type NetSpec struct {
 // VsockSpec is a vsock device's identity.
 type VsockSpec struct {
 	CID uint64 `json:"cid"`
+}
+
+// P9Spec is a shared directory's identity. The host directory is not
+// recorded: a restore names it (it may be another one, on another host).
+type P9Spec struct {
+	Tag      string `json:"tag"`
+	ReadOnly bool   `json:"read_only"`
 }
 
 // MemoryInfo describes the guest memory files.
@@ -251,6 +259,9 @@ func (m *Manifest) validate() error {
 	for i, d := range v.Devices {
 		if d.Slot != i {
 			return fmt.Errorf("device %d claims slot %d", i, d.Slot)
+		}
+		if d.P9 != nil && d.P9.Tag == "" {
+			return fmt.Errorf("slot %d: shared directory without a tag", i)
 		}
 		if b := d.Block; b != nil {
 			for _, name := range []string{b.Image, b.Overlay} {

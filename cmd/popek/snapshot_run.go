@@ -32,8 +32,9 @@ type snapshotFlags struct {
 }
 
 // restoreConflicts are run flags that describe a machine; with --restore
-// the machine comes from the snapshot instead.
-var restoreConflicts = []string{"kernel", "initrd", "append", "bios", "smp", "memory", "drive", "share", "mmu", "rng"}
+// the machine comes from the snapshot instead. (--share is allowed: it
+// names the host directory of each of the snapshot's shares.)
+var restoreConflicts = []string{"kernel", "initrd", "append", "bios", "smp", "memory", "drive", "mmu", "rng"}
 
 // addSnapshotFlags adds --snapshot-dir and --restore to popek run. Without
 // them the command runs exactly as before.
@@ -281,6 +282,9 @@ func restoreMachine(o *runOptions, sf *snapshotFlags, snap *snapshot.Snapshot, c
 	if err != nil {
 		return nil, nil, err
 	}
+	if err := rb.checkShares(snap.Manifest.VM.Devices); err != nil {
+		return nil, nil, err
+	}
 	m, err := snap.Restore(snapshot.RestoreOptions{Console: console, DiskDir: diskDir, Device: rb.device, BootImages: true})
 	if err != nil {
 		return nil, nil, err
@@ -337,26 +341,35 @@ func defaultRebootDevice(spec snapshot.DeviceSpec) (virtio.Device, error) {
 	return nil, fmt.Errorf("a %s device cannot be rebuilt", spec.Kind)
 }
 
-// restoreBackends gives restored network and vsock devices their host
+// restoreBackends gives restored network, vsock and 9p devices their host
 // side: --net flags in order (default: user-mode networking) with the
-// snapshot's MAC, and --vsock's socket with the snapshot's CID.
+// snapshot's MAC, --vsock's socket with the snapshot's CID, and for each
+// shared directory the --share with its tag.
 type restoreBackends struct {
 	nets     []netSpec
 	vsock    *vsockSpec
-	used     int // nets handed out for the machine being built
+	shares   map[string]shareSpec // by tag
+	used     int                  // nets handed out for the machine being built
 	seed     string
 	switches *vswitch.Registry
 }
 
 func newRestoreBackends(o *runOptions) (*restoreBackends, error) {
-	rb := &restoreBackends{seed: runMACSeed(), switches: vswitch.NewRegistry(vswitch.Options{})}
+	rb := &restoreBackends{seed: runMACSeed(), switches: vswitch.NewRegistry(vswitch.Options{HostDir: vswitch.DefaultHostDir()}), shares: map[string]shareSpec{}}
 	for _, df := range o.devices {
-		if df.flag != "net" {
+		if df.flag != "net" && df.flag != "share" {
 			continue
 		}
 		d, err := parseDeviceFlag(df)
 		if err != nil {
 			return nil, err
+		}
+		if d.share != nil {
+			if _, dup := rb.shares[d.share.Tag]; dup {
+				return nil, fmt.Errorf("--share: tag %q given twice", d.share.Tag)
+			}
+			rb.shares[d.share.Tag] = *d.share
+			continue
 		}
 		rb.nets = append(rb.nets, *d.net)
 	}
@@ -392,8 +405,46 @@ func (rb *restoreBackends) device(spec snapshot.DeviceSpec) (virtio.Device, erro
 			return nil, fmt.Errorf("the snapshot's guest has vsock CID %d, --vsock says %d", spec.Vsock.CID, rb.vsock.CID)
 		}
 		return newVsockDevice(*rb.vsock)
-	case spec.Type == 9:
-		return nil, errors.New("shared directories cannot be restored by popek run yet")
+	case spec.Type == virtio.Device9P:
+		if spec.P9 == nil {
+			return nil, errors.New("the snapshot does not record the share's tag (it was taken by an older popek): its shared directory cannot be restored")
+		}
+		sh, ok := rb.shares[spec.P9.Tag]
+		if !ok {
+			ro := ""
+			if spec.P9.ReadOnly {
+				ro = ",ro"
+			}
+			return nil, fmt.Errorf("the snapshot's guest has the shared directory %q: give --share HOSTDIR:%s%s", spec.P9.Tag, spec.P9.Tag, ro)
+		}
+		if sh.ReadOnly != spec.P9.ReadOnly {
+			return nil, fmt.Errorf("--share %s:%s: the snapshot's share is %s, give the same mode", sh.Path, sh.Tag, shareMode(spec.P9.ReadOnly))
+		}
+		return newShareDevice(sh)
 	}
 	return nil, nil
+}
+
+// checkShares refuses a --share whose tag no shared directory of the
+// snapshot has (a missing one is reported when its slot is built).
+func (rb *restoreBackends) checkShares(devs []snapshot.DeviceSpec) error {
+	have := map[string]bool{}
+	for _, d := range devs {
+		if d.P9 != nil {
+			have[d.P9.Tag] = true
+		}
+	}
+	for tag, sh := range rb.shares {
+		if !have[tag] {
+			return fmt.Errorf("--share %s:%s: the snapshot has no shared directory with tag %q", sh.Path, tag, tag)
+		}
+	}
+	return nil
+}
+
+func shareMode(ro bool) string {
+	if ro {
+		return "read-only (,ro)"
+	}
+	return "read-write"
 }

@@ -42,6 +42,8 @@ type P9 struct {
 	versionBusy bool         // a Tversion is with the server
 	versionSize uint32       // the limit it may set
 	restored    []P9PendingRequest
+	fids        *p9Fids    // the guest's fids, as the server's replies made them
+	session     *p9Session // a restored session, replayed at Activate
 
 	requests, rejected atomic.Uint64
 }
@@ -53,6 +55,8 @@ type p9Request struct {
 	version bool // Tversion
 	flush   bool // Tflush
 	reply   []byte
+	op      *p9FidOp      // what the reply may change in the fid table
+	replay  chan<- []byte // the device's own request: the reply goes here
 }
 
 // P9Stats counts requests for monitoring.
@@ -61,14 +65,22 @@ type P9Stats struct {
 	Rejected uint64 // answered by the device itself (malformed, unsupported)
 }
 
-// P9State is what a snapshot records. The server's open files (fids) are
-// host descriptors and cannot be carried over: after a restore the guest's
-// requests in flight are answered (EIO if they had no reply yet) and its
-// old fids are unknown, so the guest must remount the share.
+// P9State is what a snapshot records. The server's open files are host
+// descriptors and cannot be carried over; instead the state holds the
+// guest's session (version, message size and fids, as the device tracked
+// them) and a restored device rebuilds those fids in its new server
+// (p9_replay.go), so the guest keeps using its mount and open files. The
+// guest's requests in flight are answered (EIO if they had no reply yet).
+// Not carried over: fids beyond the tracker's bounds (p9_fids.go), xattr
+// fids, files no longer reachable by their path, and locks. States from
+// before session tracking have no Version: the guest must remount then.
 type P9State struct {
 	Tag      string
 	ReadOnly bool
 	Pending  []P9PendingRequest
+	Version  string  `json:",omitempty"` // negotiated by the guest; "" before its Tversion
+	Msize    uint32  `json:",omitempty"`
+	Fids     []P9Fid `json:",omitempty"`
 }
 
 // P9PendingRequest is a request the guest is still waiting for.
@@ -96,11 +108,14 @@ func New9P(hostDir, tag string, readOnly bool) (*P9, error) {
 	if err != nil {
 		return nil, fmt.Errorf("virtio-9p: %w", err)
 	}
-	return &P9{tag: tag, readOnly: readOnly, root: root, inflight: make(map[uint16]*p9Request)}, nil
+	return &P9{tag: tag, readOnly: readOnly, root: root, inflight: make(map[uint16]*p9Request), fids: newP9Fids()}, nil
 }
 
 // Tag is the mount tag.
 func (d *P9) Tag() string { return d.tag }
+
+// ReadOnly reports whether the share refuses modifications.
+func (d *P9) ReadOnly() bool { return d.readOnly }
 
 // Stats returns the request counters.
 func (d *P9) Stats() P9Stats {
@@ -121,13 +136,13 @@ func (d *P9) ReadConfig(off uint64, p []byte) {
 	readConfigBytes(cfg, off, p)
 }
 
-// Activate connects a fresh 9P session and answers the requests a restored
-// snapshot left waiting.
+// Activate connects a fresh 9P session, rebuilds a restored snapshot's
+// fids in it and answers the requests the snapshot left waiting.
 func (d *P9) Activate(_ uint64, queues []*Queue) error {
 	d.mu.Lock()
 	d.startConn()
-	restored := d.restored
-	d.restored = nil
+	restored, session := d.restored, d.session
+	d.restored, d.session = nil, nil
 	for _, r := range restored {
 		c, err := rebuildChain(queues[0], r.Head, r.Writable)
 		if err != nil {
@@ -140,6 +155,13 @@ func (d *P9) Activate(_ uint64, queues []*Queue) error {
 		}
 		d.done = append(d.done, &p9Request{chain: c, tag: r.Tag, reply: reply})
 	}
+	conn := d.conn
+	d.mu.Unlock()
+	if session != nil {
+		// The worker starts after Activate: no guest request can come first.
+		d.replaySession(conn, session)
+	}
+	d.mu.Lock()
 	kick := len(d.done) > 0 && d.host != nil
 	d.mu.Unlock()
 	if kick {
@@ -155,7 +177,10 @@ func (d *P9) startConn() {
 	c = newP9Conn(func(msg []byte) { d.complete(c, msg) })
 	d.conn, d.msize = c, p9MaxMessage
 	srv := p9.NewServer(d.root)
-	go srv.Handle(c, c)
+	go func() {
+		srv.Handle(c, c)
+		close(c.ended)
+	}()
 }
 
 // stopConn ends the session and forgets its requests. mu held.
@@ -167,6 +192,7 @@ func (d *P9) stopConn() {
 	clear(d.inflight)
 	d.done = nil
 	d.versionBusy = false
+	d.fids.reset()
 }
 
 // Reset drops the session: the next driver attaches afresh.
@@ -174,7 +200,7 @@ func (d *P9) Reset() {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	d.stopConn()
-	d.restored = nil
+	d.restored, d.session = nil, nil
 }
 
 // Close ends the session and releases the shared directory.
@@ -231,6 +257,7 @@ func (d *P9) submit(q *Queue, c *Chain) {
 		reject(e)
 		return
 	}
+	op := p9ParseFidOp(msg)
 
 	d.mu.Lock()
 	if _, dup := d.inflight[tag]; dup || d.conn == nil {
@@ -250,7 +277,7 @@ func (d *P9) submit(q *Queue, c *Chain) {
 			return
 		}
 	}
-	r := &p9Request{chain: keepChain(c), tag: tag, flush: hdr[4] == p9Tflush}
+	r := &p9Request{chain: keepChain(c), tag: tag, flush: hdr[4] == p9Tflush, op: op}
 	if hdr[4] == p9Tversion {
 		if d.versionBusy {
 			d.mu.Unlock()
@@ -280,6 +307,14 @@ func (d *P9) complete(c *p9Conn, msg []byte) {
 		return // a reply from a session the driver reset
 	}
 	delete(d.inflight, tag)
+	if r.replay != nil {
+		d.mu.Unlock()
+		r.replay <- msg
+		return
+	}
+	if r.op != nil {
+		d.fids.apply(r.op, msg)
+	}
 	if r.version {
 		d.versionBusy = false
 		if msg[4] == p9Rversion && len(msg) >= p9HeaderLen+4 {
@@ -325,6 +360,9 @@ func (d *P9) SaveState() P9State {
 	defer d.mu.Unlock()
 	s := P9State{Tag: d.tag, ReadOnly: d.readOnly}
 	add := func(r *p9Request) {
+		if r.replay != nil {
+			return // the device's own
+		}
 		var w []Segment
 		for _, sg := range r.chain.Segments {
 			if sg.Write {
@@ -341,11 +379,18 @@ func (d *P9) SaveState() P9State {
 	}
 	slices.SortFunc(s.Pending, func(a, b P9PendingRequest) int { return int(a.Head) - int(b.Head) })
 	s.Pending = append(s.Pending, d.restored...)
+	switch {
+	case d.session != nil: // restored, not yet replayed
+		s.Version, s.Msize, s.Fids = d.session.version, d.session.msize, slices.Clone(d.session.fids)
+	case d.conn != nil && d.fids.version != "":
+		s.Version, s.Msize, s.Fids = d.fids.version, d.msize, d.fids.list()
+	}
 	return s
 }
 
 // RestoreState replaces the device state. The share must be the same
-// (tag and read-only flag); the session starts afresh at Activate.
+// (tag and read-only flag), its host directory may differ; the saved
+// session is rebuilt at Activate.
 func (d *P9) RestoreState(s P9State) error {
 	if s.Tag != d.tag || s.ReadOnly != d.readOnly {
 		return fmt.Errorf("virtio-9p: snapshot is of share %q (read-only %v), device is %q (read-only %v)", s.Tag, s.ReadOnly, d.tag, d.readOnly)
@@ -353,10 +398,15 @@ func (d *P9) RestoreState(s P9State) error {
 	if len(s.Pending) > p9QueueSize {
 		return fmt.Errorf("virtio-9p: snapshot has %d requests in flight, queue holds %d", len(s.Pending), p9QueueSize)
 	}
+	session, err := p9SessionFromState(s)
+	if err != nil {
+		return err
+	}
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	d.stopConn()
 	d.restored = slices.Clone(s.Pending)
+	d.session = session
 	return nil
 }
 

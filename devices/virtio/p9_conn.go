@@ -20,10 +20,12 @@ type p9Conn struct {
 	closed bool
 
 	acc []byte // R bytes not yet forming a whole message (server's send lock)
+
+	ended chan struct{} // closed by whoever runs the server, once it returns
 }
 
 func newP9Conn(onReply func([]byte)) *p9Conn {
-	c := &p9Conn{onReply: onReply}
+	c := &p9Conn{onReply: onReply, ended: make(chan struct{})}
 	c.cond.L = &c.mu
 	return c
 }

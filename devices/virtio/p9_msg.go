@@ -10,6 +10,7 @@ import (
 const (
 	p9HeaderLen = 7
 	p9NoTag     = 0xffff
+	p9NoFID     = 0xffffffff
 
 	p9Rlerror  = 7
 	p9Tversion = 100

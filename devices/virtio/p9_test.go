@@ -444,8 +444,6 @@ func TestP9ResetEndsSession(t *testing.T) {
 	wantLerror(t, "clunk again", p9Call(d, p9Msg(120, 3, le32(1))), 3, linux.EBADF)
 }
 
-const p9NoFID = 0xffffffff
-
 // Requests in flight at a snapshot are answered after restore: with the
 // saved reply, or EIO if the server had not answered.
 func TestP9RestoreAnswersPending(t *testing.T) {
