@@ -233,3 +233,59 @@ func (c *Client) Raw(ctx context.Context, path string) ([]byte, error) {
 	defer resp.Body.Close()
 	return io.ReadAll(resp.Body)
 }
+
+func templatePath(name string) string { return "/v1/templates/" + url.PathEscape(name) }
+
+// postJSON sends v as a JSON body and decodes the answer into out.
+func (c *Client) postJSON(ctx context.Context, path string, v, out any) error {
+	body, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	return c.do(ctx, http.MethodPost, path, bytes.NewReader(body), "application/json", out)
+}
+
+// CreateSnapshot snapshots a running or paused VM.
+func (c *Client) CreateSnapshot(ctx context.Context, vm string, req vmm.SnapshotRequest) (vmm.SnapshotInfo, error) {
+	var in vmm.SnapshotInfo
+	err := c.postJSON(ctx, vmPath(vm, "snapshots"), req, &in)
+	return in, err
+}
+
+// ListSnapshots lists a VM's snapshots, oldest first.
+func (c *Client) ListSnapshots(ctx context.Context, vm string) ([]vmm.SnapshotInfo, error) {
+	var out []vmm.SnapshotInfo
+	err := c.do(ctx, http.MethodGet, vmPath(vm, "snapshots"), nil, "", &out)
+	return out, err
+}
+
+// DeleteSnapshot deletes a VM's snapshot.
+func (c *Client) DeleteSnapshot(ctx context.Context, vm, snap string) error {
+	return c.do(ctx, http.MethodDelete, vmPath(vm, "snapshots", url.PathEscape(snap)), nil, "", nil)
+}
+
+// RevertSnapshot replaces a VM's machine by the snapshot's.
+func (c *Client) RevertSnapshot(ctx context.Context, vm, snap string) (vmm.VMInfo, error) {
+	var in vmm.VMInfo
+	err := c.do(ctx, http.MethodPost, vmPath(vm, "snapshots", url.PathEscape(snap), "revert"), nil, "", &in)
+	return in, err
+}
+
+// CreateTemplate makes a template from a VM or one of its snapshots.
+func (c *Client) CreateTemplate(ctx context.Context, req vmm.TemplateRequest) (vmm.TemplateInfo, error) {
+	var in vmm.TemplateInfo
+	err := c.postJSON(ctx, "/v1/templates", req, &in)
+	return in, err
+}
+
+// ListTemplates lists the templates.
+func (c *Client) ListTemplates(ctx context.Context) ([]vmm.TemplateInfo, error) {
+	var out []vmm.TemplateInfo
+	err := c.do(ctx, http.MethodGet, "/v1/templates", nil, "", &out)
+	return out, err
+}
+
+// DeleteTemplate deletes a template.
+func (c *Client) DeleteTemplate(ctx context.Context, name string) error {
+	return c.do(ctx, http.MethodDelete, templatePath(name), nil, "", nil)
+}

@@ -18,6 +18,7 @@ type collector struct {
 	tlbHits, tlbMisses                            *prometheus.Desc
 	diskBytes, diskOps, diskThrottled             *prometheus.Desc
 	hartInstret                                   *prometheus.Desc
+	snapshots, templates                          *prometheus.Desc
 }
 
 func newCollector(mgr *vmm.Manager) *collector {
@@ -45,13 +46,15 @@ func newCollector(mgr *vmm.Manager) *collector {
 		diskOps:       d("disk_ops_total", "Requests completed by a drive.", "drive", "op"),
 		diskThrottled: d("disk_throttled_total", "Times a drive's rate limit held requests back.", "drive"),
 		hartInstret:   d("hart_instructions_retired_total", "Instructions retired by one vCPU.", "hart"),
+		snapshots:     d("snapshots", "Snapshots the VM has in the state directory."),
+		templates:     prometheus.NewDesc("popek_templates", "Templates in the state directory.", nil, nil),
 	}
 }
 
 func (c *collector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{c.state, c.vcpus, c.memory, c.resident, c.uptime, c.boots,
 		c.instret, c.vcpuSeconds, c.throttled, c.exceptions, c.interrupts, c.ecalls, c.exits,
-		c.tlbHits, c.tlbMisses, c.diskBytes, c.diskOps, c.diskThrottled, c.hartInstret} {
+		c.tlbHits, c.tlbMisses, c.diskBytes, c.diskOps, c.diskThrottled, c.hartInstret, c.snapshots, c.templates} {
 		ch <- d
 	}
 }
@@ -106,5 +109,7 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 		for _, h := range st.Harts {
 			counter(c.hartInstret, float64(h.InstructionsRetired), vm, strconv.Itoa(h.ID))
 		}
+		gauge(c.snapshots, float64(c.mgr.SnapshotCount(vm)), vm)
 	}
+	ch <- prometheus.MustNewConstMetric(c.templates, prometheus.GaugeValue, float64(c.mgr.TemplateCount()))
 }

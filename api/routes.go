@@ -29,7 +29,11 @@ type param struct {
 	Name, In, Type, Desc string
 }
 
-var nameParam = param{Name: "name", In: "path", Type: "string", Desc: "VM name"}
+var (
+	nameParam     = param{Name: "name", In: "path", Type: "string", Desc: "VM name"}
+	snapParam     = param{Name: "snap", In: "path", Type: "string", Desc: "snapshot name"}
+	templateParam = param{Name: "name", In: "path", Type: "string", Desc: "template name"}
+)
 
 // mediaType marks a raw (non-JSON) body in the route table.
 type mediaType string
@@ -49,7 +53,7 @@ func (s *Server) routes() []route {
 		{Method: http.MethodGet, Path: "/metrics", Summary: "Prometheus metrics of every VM and of the daemon",
 			OKStatus: 200, OK: mediaType("text/plain"), handler: s.metrics.ServeHTTP},
 		{Method: http.MethodPost, Path: "/v1/vms", Summary: "Define a VM from a config document (YAML or JSON)",
-			Body: vmm.Config{}, BodyDesc: "the VM config document; YAML (application/yaml) is accepted as well as JSON",
+			Body: vmm.Config{}, BodyDesc: "the VM config document; YAML (application/yaml) is accepted as well as JSON. With template set, the VM is a clone of that template: give only name, template, autostart, no_reboot, cpu_weight, cpu_cap and optionally nets and vsock; its first start resumes the template's guest",
 			OKStatus: http.StatusCreated, OK: vmm.VMInfo{}, OKDesc: "the new VM, stopped",
 			Errors: []int{400, 409, 413, 500}, handler: s.handleCreate},
 		{Method: http.MethodGet, Path: "/v1/vms", Summary: "List VMs",
@@ -76,6 +80,31 @@ func (s *Server) routes() []route {
 			OKStatus: 200, OK: InputResult{}, Errors: []int{404, 409, 413}, handler: s.handleConsoleInput},
 		{Method: http.MethodGet, Path: "/v1/vms/{name}/stats", Summary: "A VM's statistics",
 			Params: []param{nameParam}, OKStatus: 200, OK: vmm.VMStats{}, Errors: []int{404}, handler: s.handleStats},
+		{Method: http.MethodPost, Path: "/v1/vms/{name}/snapshots",
+			Summary: "Snapshot a running or paused VM (the guest pauses only while it is captured)",
+			Params:  []param{nameParam}, Body: vmm.SnapshotRequest{}, BodyDesc: "the snapshot's name; incremental: only pages changed since the VM's last snapshot taken or reverted to in this run",
+			OKStatus: http.StatusCreated, OK: vmm.SnapshotInfo{}, OKDesc: "the new snapshot",
+			Errors: []int{400, 404, 409, 413, 500}, handler: s.handleSnapshotCreate},
+		{Method: http.MethodGet, Path: "/v1/vms/{name}/snapshots", Summary: "List a VM's snapshots, oldest first",
+			Params: []param{nameParam}, OKStatus: 200, OK: []vmm.SnapshotInfo{}, Errors: []int{404, 500}, handler: s.handleSnapshotList},
+		{Method: http.MethodDelete, Path: "/v1/vms/{name}/snapshots/{snap}",
+			Summary: "Delete a snapshot; incremental snapshots that depend on it are first rewritten as full ones",
+			Params:  []param{nameParam, snapParam}, OKStatus: http.StatusNoContent, OKDesc: "deleted",
+			Errors: []int{400, 404, 500}, handler: s.handleSnapshotDelete},
+		{Method: http.MethodPost, Path: "/v1/vms/{name}/snapshots/{snap}/revert",
+			Summary: "Replace the VM's machine by the snapshot's: it continues from that instant, running (paused if the VM was paused), with the snapshot's disks",
+			Params:  []param{nameParam, snapParam}, OKStatus: 200, OK: vmm.VMInfo{}, OKDesc: "the VM after the revert",
+			Errors: []int{400, 404, 409, 500}, handler: s.handleSnapshotRevert},
+		{Method: http.MethodPost, Path: "/v1/templates",
+			Summary: "Make a template for clones from a VM now, or from one of its snapshots",
+			Body:    vmm.TemplateRequest{}, BodyDesc: "the template's name, the VM and optionally the VM's snapshot to copy",
+			OKStatus: http.StatusCreated, OK: vmm.TemplateInfo{}, OKDesc: "the new template",
+			Errors: []int{400, 404, 409, 413, 500}, handler: s.handleTemplateCreate},
+		{Method: http.MethodGet, Path: "/v1/templates", Summary: "List templates",
+			OKStatus: 200, OK: []vmm.TemplateInfo{}, Errors: []int{500}, handler: s.handleTemplateList},
+		{Method: http.MethodDelete, Path: "/v1/templates/{name}", Summary: "Delete a template no VM was created from",
+			Params: []param{templateParam}, OKStatus: http.StatusNoContent, OKDesc: "deleted",
+			Errors: []int{400, 404, 409, 500}, handler: s.handleTemplateDelete},
 		{Method: http.MethodGet, Path: "/v1/events", Summary: "Stream lifecycle events as newline-delimited JSON",
 			Params: []param{
 				{Name: "since", In: "query", Type: "string", Desc: "replay retained events after this sequence number, or at and after this RFC 3339 time"},

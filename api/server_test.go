@@ -351,6 +351,9 @@ func TestOpenAPIDocument(t *testing.T) {
 		"post /v1/vms/{name}/stop", "post /v1/vms/{name}/reboot",
 		"get /v1/vms/{name}/console", "post /v1/vms/{name}/console/input",
 		"get /v1/vms/{name}/stats", "get /v1/events",
+		"post /v1/vms/{name}/snapshots", "get /v1/vms/{name}/snapshots",
+		"delete /v1/vms/{name}/snapshots/{snap}", "post /v1/vms/{name}/snapshots/{snap}/revert",
+		"post /v1/templates", "get /v1/templates", "delete /v1/templates/{name}",
 	}
 	n := 0
 	for _, ops := range doc.Paths {
@@ -381,7 +384,8 @@ func TestOpenAPIDocument(t *testing.T) {
 			t.Errorf("%s is documented but not routed: %d %s", w, resp.StatusCode, body)
 		}
 	}
-	for _, s := range []string{"Config", "VMInfo", "VMStats", "Event", "ErrorBody", "DriveConfig", "RateLimitConfig"} {
+	for _, s := range []string{"Config", "VMInfo", "VMStats", "Event", "ErrorBody", "DriveConfig", "RateLimitConfig",
+		"SnapshotRequest", "SnapshotInfo", "TemplateRequest", "TemplateInfo"} {
 		if _, ok := doc.Comps.Schemas[s]; !ok {
 			t.Errorf("schema %s missing", s)
 		}

@@ -35,7 +35,7 @@ func newNet(switches *vswitch.Registry, vm string, index int, n NetConfig) (virt
 	var backend virtio.NetBackend
 	switch n.Mode {
 	case "switch":
-		port, err := switches.Connect(n.Switch)
+		port, err := switches.Join(n.Switch)
 		if err != nil {
 			return nil, err
 		}

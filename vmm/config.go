@@ -40,6 +40,11 @@ type Config struct {
 	NoReboot bool `json:"no_reboot,omitempty" yaml:"no_reboot,omitempty"`
 	// Autostart starts the VM when the daemon starts.
 	Autostart bool `json:"autostart,omitempty" yaml:"autostart,omitempty"`
+	// Template, given at create, makes the VM a clone of the daemon's
+	// template of that name: the machine, devices and disks come from it
+	// (see Manager.Create), and the first start resumes the template's
+	// guest instead of booting.
+	Template string `json:"template,omitempty" yaml:"template,omitempty"`
 
 	Drives []DriveConfig `json:"drives,omitempty" yaml:"drives,omitempty"`
 	Nets   []NetConfig   `json:"nets,omitempty" yaml:"nets,omitempty"`
@@ -237,6 +242,11 @@ func (c *Config) Validate() error {
 	add := func(format string, args ...any) { errs = append(errs, fmt.Sprintf(format, args...)) }
 	if err := ValidName(c.Name); err != nil {
 		add("%v", err)
+	}
+	if c.Template != "" {
+		if err := ValidName(c.Template); err != nil {
+			add("template: %v", err)
+		}
 	}
 	if c.VCPUs < 1 || c.VCPUs > board.MaxHarts {
 		add("vcpus: %d is out of range 1..%d", c.VCPUs, board.MaxHarts)

@@ -11,7 +11,7 @@ type Event struct {
 	Seq     uint64    `json:"seq"` // increasing from 1 within a daemon's life
 	Time    time.Time `json:"time"`
 	VM      string    `json:"vm"`
-	Type    string    `json:"type"`  // created, started, paused, resumed, stopped, rebooted, deleted, failed
+	Type    string    `json:"type"`  // created, started, paused, resumed, stopped, rebooted, deleted, failed, snapshotted, reverted
 	State   State     `json:"state"` // the VM's state after the change
 	Message string    `json:"message,omitempty"`
 }
@@ -26,6 +26,12 @@ const (
 	EventRebooted = "rebooted"
 	EventDeleted  = "deleted"
 	EventFailed   = "failed"
+	// EventSnapshot is a snapshot taken (Message names it); the state is
+	// unchanged.
+	EventSnapshot = "snapshotted"
+	// EventReverted is a VM replaced by the machine of a snapshot
+	// (Message names it), running or paused.
+	EventReverted = "reverted"
 )
 
 // eventRetention is how many past events are kept for ?since.

@@ -2,7 +2,10 @@ package vmm
 
 import (
 	"context"
+	"sync"
 	"time"
+
+	"github.com/popek-vm/popek/board"
 )
 
 // Lifecycle operations. Each holds the VM's opMu throughout, checks the
@@ -33,11 +36,14 @@ func (v *VM) startOp() error {
 		defer v.mu.Unlock()
 		return v.conflict("start")
 	}
-	cfg := v.cfg
+	cfg, pending := v.cfg, v.clonePending
 	v.mu.Unlock()
 	spec, err := v.prepare(cfg)
 	if err != nil {
 		return err
+	}
+	if pending {
+		return v.startClone(spec)
 	}
 	return v.launch(spec)
 }
@@ -51,13 +57,29 @@ func (v *VM) prepare(cfg *Config) (*bootSpec, error) {
 	return newBootSpec(cfg, v.mgr.opts.Backends, &v.mgr.guest)
 }
 
-// launch builds the first machine and starts the supervisor.
+// launch boots the first machine and starts the supervisor.
 func (v *VM) launch(spec *bootSpec) error {
+	return v.launchWith(spec, (*vmRun).boot, launchOptions{event: EventStarted, message: spec.String()})
+}
+
+// machineBuilder makes a run's first machine: a fresh boot, or a machine
+// restored or cloned from a snapshot.
+type machineBuilder func(r *vmRun) (*board.Machine, []*hartProbe, []disk, error)
+
+type launchOptions struct {
+	paused         bool   // install the machine paused
+	event, message string // announced once it is installed
+	lastSnap       string // the run's parent for incremental snapshots
+}
+
+// launchWith starts a run whose first machine comes from build.
+func (v *VM) launchWith(spec *bootSpec, build machineBuilder, o launchOptions) error {
 	cfg := spec.cfg
 	ctx, cancel := context.WithCancel(context.Background())
-	r := &vmRun{vm: v, spec: spec, ctx: ctx, cancel: cancel, done: make(chan struct{})}
+	r := &vmRun{vm: v, spec: spec, ctx: ctx, cancel: cancel, done: make(chan struct{}), lastSnap: o.lastSnap}
+	r.usersIdle = sync.NewCond(&v.mu)
 	r.group = v.mgr.sched.join(cfg.CPUWeight, cfg.VCPUs, cfg.CPUCap)
-	m, probes, disks, err := r.boot()
+	m, probes, disks, err := build(r)
 	if err != nil {
 		r.group.leave()
 		cancel()
@@ -69,17 +91,25 @@ func (v *VM) launch(spec *bootSpec) error {
 	defer v.mu.Unlock()
 	v.run = r
 	v.state, v.lastExit, v.lastErr = StateRunning, "", ""
+	if o.paused {
+		v.state = StatePaused
+		r.group.setSuspended(true)
+	}
 	v.startedAt = time.Now()
 	v.last = nil
 	r.installLocked(m, probes, disks)
 	go r.supervise()
-	v.eventLocked(EventStarted, spec.String())
-	v.mgr.log.Info("vm started", "vm", v.name, "boot", spec.String())
+	v.eventLocked(o.event, o.message)
+	v.mgr.log.Info("vm "+o.event, "vm", v.name, "how", o.message)
 	return nil
 }
 
 // stopOp tears the machine down and waits for it; opMu is held.
-func (v *VM) stopOp(exit string) error {
+func (v *VM) stopOp(exit string) error { return v.stopRun(exit, false) }
+
+// stopRun is stopOp; quiet sends no stopped event, for a revert that
+// replaces the run at once.
+func (v *VM) stopRun(exit string, quiet bool) error {
 	v.mu.Lock()
 	r := v.run
 	if r == nil || (v.state != StateRunning && v.state != StatePaused) {
@@ -96,7 +126,11 @@ func (v *VM) stopOp(exit string) error {
 
 	v.mu.Lock()
 	defer v.mu.Unlock()
-	r.endLocked(StateStopped, exit, "")
+	if quiet {
+		r.closeLocked(StateStopped, exit, "")
+	} else {
+		r.endLocked(StateStopped, exit, "")
+	}
 	v.mgr.log.Info("vm stopped", "vm", v.name, "exit", exit)
 	return nil
 }

@@ -5,10 +5,13 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"os"
 	"runtime"
 	"sort"
 	"sync"
 	"time"
+
+	"github.com/popek-vm/popek/snapshot"
 )
 
 // Options configure a Manager.
@@ -45,6 +48,12 @@ type Manager struct {
 
 	procsMu      sync.Mutex
 	runningHarts int // vCPUs of the VMs with a machine
+
+	// tmplMu serialises template changes with the creation of VMs from
+	// templates; it is taken before mu. tmplCache holds the templates
+	// opened (verified) for cloning.
+	tmplMu    sync.Mutex
+	tmplCache map[string]*snapshot.Snapshot
 }
 
 // reserveProcs accounts for n more (or, negative, fewer) running vCPUs and
@@ -81,7 +90,7 @@ func Open(opts Options) (*Manager, error) {
 		log = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
 	m := &Manager{opts: opts, log: log, store: st, sched: NewScheduler(opts.CPUCapacity),
-		events: newEventLog(), vms: map[string]*VM{}}
+		events: newEventLog(), vms: map[string]*VM{}, tmplCache: map[string]*snapshot.Snapshot{}}
 	recs, bad, err := st.loadAll()
 	if err != nil {
 		return nil, err
@@ -89,8 +98,12 @@ func Open(opts Options) (*Manager, error) {
 	for _, b := range bad {
 		log.Error("skipping unreadable VM definition", "file", b)
 	}
+	m.cleanSnapshotLeftovers()
 	for _, rec := range recs {
-		m.vms[rec.Config.Name] = newVM(m, rec.Config, rec.CreatedAt)
+		v := newVM(m, rec.Config, rec.CreatedAt)
+		v.clonePending = rec.ClonePending
+		m.vms[rec.Config.Name] = v
+		cleanRevertLeftovers(rec.Config)
 	}
 	for _, rec := range recs {
 		if rec.Config.Autostart {
@@ -151,13 +164,29 @@ func (m *Manager) vm(name string) (*VM, error) {
 	return v, nil
 }
 
-// Create defines a VM from a config document (defaults are filled in) and
-// optionally starts it. Nothing changes unless the whole document is valid.
+// Create defines a VM from a config document (defaults are filled in).
+// Nothing changes unless the whole document is valid. A document naming a
+// template defines a clone of it (see cloneConfig): only name, template,
+// autostart, no_reboot, cpu_weight, cpu_cap, nets and vsock may be given.
 func (m *Manager) Create(cfg *Config) (VMInfo, error) {
 	if cfg == nil {
 		return VMInfo{}, errorf(KindInvalid, "config: missing")
 	}
 	c := cfg.Clone()
+	if c.Template != "" {
+		if err := ValidName(c.Name); err != nil {
+			return VMInfo{}, err
+		}
+		if err := ValidName(c.Template); err != nil {
+			return VMInfo{}, errorf(KindInvalid, "template: %v", err)
+		}
+		m.tmplMu.Lock()
+		defer m.tmplMu.Unlock() // a template in use cannot go away meanwhile
+		var err error
+		if c, err = m.cloneConfig(c); err != nil {
+			return VMInfo{}, err
+		}
+	}
 	c.ApplyDefaults()
 	if err := c.Validate(); err != nil {
 		return VMInfo{}, err
@@ -176,11 +205,16 @@ func (m *Manager) Create(cfg *Config) (VMInfo, error) {
 	if _, dup := m.vms[c.Name]; dup {
 		return VMInfo{}, errorf(KindConflict, "a VM named %q already exists", c.Name)
 	}
+	// Files left by an earlier VM of this name (a crash while deleting it).
+	os.RemoveAll(m.vmSnapshots(c.Name))
+	os.RemoveAll(m.vmDisks(c.Name))
 	created := time.Now().UTC().Truncate(time.Second)
-	if err := m.store.save(storedVM{CreatedAt: created, Config: c}); err != nil {
+	pending := c.Template != ""
+	if err := m.store.save(storedVM{CreatedAt: created, Config: c, ClonePending: pending}); err != nil {
 		return VMInfo{}, errorf(KindInternal, "saving VM %q: %v", c.Name, err)
 	}
 	v := newVM(m, c, created)
+	v.clonePending = pending
 	m.vms[c.Name] = v
 	v.mu.Lock()
 	defer v.mu.Unlock()
@@ -214,7 +248,8 @@ func (m *Manager) Get(name string) (VMInfo, error) {
 	return v.info(), nil
 }
 
-// Delete removes a stopped VM's definition; force stops it first.
+// Delete removes a stopped VM's definition, with its snapshots and the
+// disk overlays the daemon made for it; force stops it first.
 func (m *Manager) Delete(name string, force bool) error {
 	v, err := m.vm(name)
 	if err != nil {
@@ -241,6 +276,11 @@ func (m *Manager) Delete(name string, force bool) error {
 		return errorf(KindInternal, "removing VM %q: %v", name, err)
 	}
 	delete(m.vms, name)
+	for _, dir := range []string{m.vmSnapshots(name), m.vmDisks(name)} {
+		if err := os.RemoveAll(dir); err != nil {
+			m.log.Warn("removing a deleted VM's files", "vm", name, "dir", dir, "err", err) // Open retries
+		}
+	}
 	v.mu.Lock()
 	defer v.mu.Unlock()
 	v.deleted = true

@@ -28,6 +28,14 @@ type vmRun struct {
 	probes        []*hartProbe
 	disks         []disk
 	boots         int
+	// users counts snapshot writers reading the machine outside mu; the
+	// supervisor waits on usersIdle (with mu) before retiring a machine,
+	// so guest RAM is never unmapped under a snapshot.
+	users     int
+	usersIdle *sync.Cond
+	// lastSnap names the snapshot taken or reverted to last in this run:
+	// the parent of the next incremental snapshot.
+	lastSnap string
 
 	// Totals of the machines already retired in this run.
 	pastInstret []uint64 // per hart
@@ -83,13 +91,19 @@ func (p *hartProbe) stats() riscv.Stats {
 	return p.snap
 }
 
-// boot builds a fresh machine for the run.
-func (r *vmRun) boot() (*board.Machine, []*hartProbe, []disk, error) {
+// newProbes makes the probes of a machine of the run's shape and the
+// slice hook that feeds them.
+func (r *vmRun) newProbes() ([]*hartProbe, board.SliceHook) {
 	probes := make([]*hartProbe, r.spec.board.Harts)
 	for i := range probes {
 		probes[i] = &hartProbe{run: r, meter: newHartMeter(r.group)}
 	}
-	hook := func(hart int, retired uint64) { probes[hart].afterSlice(retired) }
+	return probes, func(hart int, retired uint64) { probes[hart].afterSlice(retired) }
+}
+
+// boot builds a fresh machine for the run.
+func (r *vmRun) boot() (*board.Machine, []*hartProbe, []disk, error) {
+	probes, hook := r.newProbes()
 	m, disks, err := r.spec.newMachine(r.vm.console, hook)
 	if err != nil {
 		return nil, nil, nil, err
@@ -220,6 +234,7 @@ func (r *vmRun) currentMachine() *board.Machine {
 func (r *vmRun) retire() bool {
 	r.vm.mu.Lock()
 	defer r.vm.mu.Unlock()
+	r.waitUsersLocked()
 	r.retireLocked()
 	return r.stopRequested
 }
@@ -263,6 +278,7 @@ func (r *vmRun) fail(err error, stack []byte) {
 	v.mu.Lock()
 	defer v.mu.Unlock()
 	if r.machine != nil {
+		r.waitUsersLocked()
 		r.machine.Close() // after a supervisor panic the harts may still run
 		r.retireLocked()
 	}
@@ -277,8 +293,43 @@ func (r *vmRun) fail(err error, stack []byte) {
 	v.mgr.log.Error("vm failed", attrs...)
 }
 
+// acquireMachineLocked lends the current machine to a reader that works
+// without mu (a snapshot); releaseMachine gives it back.
+func (r *vmRun) acquireMachineLocked() *board.Machine {
+	if r.machine != nil {
+		r.users++
+	}
+	return r.machine
+}
+
+func (r *vmRun) releaseMachine() {
+	r.vm.mu.Lock()
+	defer r.vm.mu.Unlock()
+	r.users--
+	r.usersIdle.Broadcast()
+}
+
+// waitUsersLocked waits (releasing mu meanwhile) until no snapshot reads
+// the machine.
+func (r *vmRun) waitUsersLocked() {
+	for r.users > 0 {
+		r.usersIdle.Wait()
+	}
+}
+
 // endLocked ends the run: the VM is left in state with the reason.
 func (r *vmRun) endLocked(state State, exit, errMsg string) {
+	r.closeLocked(state, exit, errMsg)
+	if state == StateError {
+		r.vm.eventLocked(EventFailed, errMsg)
+	} else {
+		r.vm.eventLocked(EventStopped, exit)
+	}
+}
+
+// closeLocked ends the run without an event (a revert replaces the run
+// and announces that instead).
+func (r *vmRun) closeLocked(state State, exit, errMsg string) {
 	v := r.vm
 	r.retireLocked()
 	v.last = r.statsLocked()
@@ -288,11 +339,6 @@ func (r *vmRun) endLocked(state State, exit, errMsg string) {
 	v.run = nil
 	v.state, v.lastExit, v.lastErr = state, exit, errMsg
 	v.last.State = state
-	if state == StateError {
-		v.eventLocked(EventFailed, errMsg)
-	} else {
-		v.eventLocked(EventStopped, exit)
-	}
 }
 
 // statsLocked assembles the run's statistics.

@@ -22,6 +22,9 @@ type storedVM struct {
 	Version   int       `json:"version"`
 	CreatedAt time.Time `json:"created_at"`
 	Config    *Config   `json:"config"`
+	// ClonePending marks a VM created from a template that has not been
+	// started yet: its first start clones the template.
+	ClonePending bool `json:"clone_pending,omitempty"`
 }
 
 const storeVersion = 1

@@ -26,6 +26,9 @@ type VMInfo struct {
 	Boots     int        `json:"boots,omitempty"`     // machines booted in the current or last run
 	LastExit  string     `json:"last_exit,omitempty"` // how the last run ended
 	Error     string     `json:"error,omitempty"`     // the failure behind StateError
+	// ClonePending is set on a VM created from a template until its first
+	// start, which clones the template instead of booting.
+	ClonePending bool `json:"clone_pending,omitempty"`
 }
 
 // VM is one defined virtual machine. opMu serialises lifecycle operations
@@ -45,11 +48,13 @@ type VM struct {
 	createdAt time.Time
 	state     State
 	deleted   bool
-	run       *vmRun // nil unless running, paused or stopping
-	startedAt time.Time
-	lastExit  string
-	lastErr   string
-	last      *VMStats // statistics of the last run, once it has ended
+	// clonePending: the first start clones cfg.Template (see startClone).
+	clonePending bool
+	run          *vmRun // nil unless running, paused or stopping
+	startedAt    time.Time
+	lastExit     string
+	lastErr      string
+	last         *VMStats // statistics of the last run, once it has ended
 }
 
 func newVM(mgr *Manager, cfg *Config, created time.Time) *VM {
@@ -59,7 +64,7 @@ func newVM(mgr *Manager, cfg *Config, created time.Time) *VM {
 // info returns the VM's description; mu is held.
 func (v *VM) infoLocked() VMInfo {
 	in := VMInfo{Name: v.name, State: v.state, Config: v.cfg.Clone(), CreatedAt: v.createdAt,
-		LastExit: v.lastExit, Error: v.lastErr}
+		LastExit: v.lastExit, Error: v.lastErr, ClonePending: v.clonePending}
 	if !v.startedAt.IsZero() {
 		t := v.startedAt
 		in.StartedAt = &t

@@ -30,6 +30,7 @@ func newDaemonCommands(stdin *os.File, stdout, stderr io.Writer) []*cobra.Comman
 		newStatsCommand(stdout),
 		newEventsCommand(stdout),
 		newConsoleCommand(stdin, stdout, stderr),
+		newTemplateCommand(stdout),
 	}
 	for _, a := range []struct{ name, short string }{
 		{"start", "Boot a stopped VM"},
@@ -45,29 +46,42 @@ func newDaemonCommands(stdin *os.File, stdout, stderr io.Writer) []*cobra.Comman
 
 func newCreateCommand(stdin *os.File, stdout io.Writer) *cobra.Command {
 	var o clientOptions
-	var file string
+	var file, template string
 	var start bool
 	cmd := &cobra.Command{
-		Use:   "create -f VM.yaml",
-		Short: "Define a VM from a config document (YAML or JSON)",
+		Use:   "create -f VM.yaml | --template TNAME NAME",
+		Short: "Define a VM from a config document (YAML or JSON), or as a clone of a template",
 		Long: `Define a VM in the daemon from a config document (see vmm/README.md).
 Relative paths in the document are taken relative to its directory. -f -
 reads the document from standard input (paths relative to the current
-directory).`,
-		Args: cobra.NoArgs,
+directory). --template TNAME NAME defines NAME as a clone of the template:
+its first start resumes the template's guest in milliseconds.`,
+		Args: func(cmd *cobra.Command, args []string) error {
+			if template != "" && file == "" {
+				return cobra.ExactArgs(1)(cmd, args)
+			}
+			return cobra.NoArgs(cmd, args)
+		},
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if file == "" {
-				return &exitError{code: 1, err: fmt.Errorf("create: -f FILE is required")}
+			var cfg *vmm.Config
+			switch {
+			case template != "" && file == "":
+				cfg = &vmm.Config{Name: args[0], Template: template}
+			case file == "":
+				return &exitError{code: 1, err: fmt.Errorf("create: -f FILE is required (or --template TNAME NAME)")}
+			default:
+				doc, dir, err := readDocument(file, stdin)
+				if err != nil {
+					return &exitError{code: 1, err: err}
+				}
+				if cfg, err = vmm.ParseConfig(doc); err != nil {
+					return &exitError{code: 1, err: err}
+				}
+				cfg.ResolvePaths(dir)
+				if template != "" {
+					cfg.Template = template
+				}
 			}
-			doc, dir, err := readDocument(file, stdin)
-			if err != nil {
-				return &exitError{code: 1, err: err}
-			}
-			cfg, err := vmm.ParseConfig(doc)
-			if err != nil {
-				return &exitError{code: 1, err: err}
-			}
-			cfg.ResolvePaths(dir)
 			body, err := json.Marshal(cfg)
 			if err != nil {
 				return &exitError{code: 1, err: err}
@@ -93,6 +107,7 @@ directory).`,
 	}
 	o.register(cmd)
 	cmd.Flags().StringVarP(&file, "file", "f", "", "config document (- for standard input)")
+	cmd.Flags().StringVar(&template, "template", "", "create the VM as a clone of this template")
 	cmd.Flags().BoolVar(&start, "start", false, "start the VM once created")
 	return cmd
 }
@@ -231,7 +246,7 @@ func newRemoveCommand(stdout io.Writer) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:     "rm NAME...",
 		Aliases: []string{"delete"},
-		Short:   "Delete stopped VMs' definitions",
+		Short:   "Delete stopped VMs' definitions, with their snapshots",
 		Args:    cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			c, err := o.client()

@@ -121,7 +121,7 @@ func serve(ctx context.Context, o *serveOptions, socketFlag bool, stderr io.Writ
 		}
 	}
 
-	mgr, err := vmm.Open(vmm.Options{StateDir: o.stateDir, Logger: log, CPUCapacity: o.cpus, Backends: vmm.NewBackends(vswitch.NewRegistry(vswitch.Options{}))})
+	mgr, err := vmm.Open(vmm.Options{StateDir: o.stateDir, Logger: log, CPUCapacity: o.cpus, Backends: vmm.NewBackends(vswitch.NewRegistry(vswitch.Options{HostDir: vswitch.DefaultHostDir()}))})
 	if err != nil {
 		unixL.Close()
 		if tcpL != nil {

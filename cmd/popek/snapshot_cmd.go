@@ -22,6 +22,7 @@ func newSnapshotCommand(stdout io.Writer) *cobra.Command {
 and restored with "popek run --restore SNAPDIR".`,
 	}
 	cmd.AddCommand(newSnapshotInspectCommand(stdout), newSnapshotTemplateCommand(stdout))
+	cmd.AddCommand(newDaemonSnapshotCommands(stdout)...)
 	return cmd
 }
 

@@ -1,0 +1,95 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/popek-vm/popek/vmm/testguest"
+)
+
+// TestDaemonSnapshotCLI drives snapshots, revert and templates through
+// the CLI against a real daemon, with a console attached across a revert.
+func TestDaemonSnapshotCLI(t *testing.T) {
+	state := t.TempDir()
+	s := "--socket=" + startDaemon(t, state).socket
+	guests := t.TempDir()
+	if _, err := testguest.Write(guests, "echo", testguest.Echo); err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(filepath.Join(guests, "disk.img"), make([]byte, 1<<20), 0o644)
+	doc := filepath.Join(guests, "vm.yaml")
+	os.WriteFile(doc, []byte("name: sv\nkernel: echo.elf\nbios: none\nmemory: 16M\nrng: false\ndrives:\n  - file: disk.img\n"), 0o644)
+
+	type step struct {
+		args     []string
+		code     int
+		out, err string
+	}
+	run := func(steps []step) {
+		t.Helper()
+		for _, st := range steps {
+			code, out, errOut := popek(t, nil, st.args...)
+			if code != st.code || !strings.Contains(out, st.out) || !strings.Contains(errOut, st.err) {
+				t.Fatalf("popek %v: exit %d, stdout %q, stderr %q; want %d, %q, %q", st.args, code, out, errOut, st.code, st.out, st.err)
+			}
+			if strings.Count(strings.TrimSpace(errOut), "\n") > 0 {
+				t.Errorf("popek %v: error is not one line: %q", st.args, errOut)
+			}
+		}
+	}
+	run([]step{
+		{[]string{"create", s, "-f", doc}, 0, "created sv", ""},
+		{[]string{"snapshot", "create", s, "sv", "s1"}, 1, "", `cannot snapshot VM "sv": it is stopped`},
+		{[]string{"start", s, "sv"}, 0, "sv: running", ""},
+		{[]string{"snapshot", "create", s, "sv", "s1"}, 0, "snapshot s1 of sv: full, guest paused", ""},
+		{[]string{"snapshot", "create", s, "sv", "s1"}, 1, "", `VM "sv" already has a snapshot named "s1"`},
+		{[]string{"snapshot", "create", s, "ghost", "s1"}, 1, "", `no VM named "ghost"`},
+		{[]string{"snapshot", "create", s, "sv", "s2", "--incremental"}, 0, "incremental on s1", ""},
+		{[]string{"snapshot", "ls", s, "sv"}, 0, "s2 *", ""},
+		{[]string{"snapshot", "ls", s, "sv", "--json"}, 0, `"parent": "s1"`, ""},
+		{[]string{"snapshot", "ls", s, "ghost"}, 1, "", "no VM"},
+		{[]string{"snapshot", "inspect", filepath.Join(state, "snapshots", "sv", "s2")}, 0, "all checksums verified", ""},
+	})
+
+	// A console attached across a revert keeps working.
+	r, w, _ := os.Pipe()
+	defer r.Close()
+	var out, errb lockedBuffer
+	done := make(chan int)
+	go func() { done <- runMain([]string{"console", s, "sv"}, r, &out, &errb) }()
+	fmt.Fprint(w, "before-revert")
+	waitOutput(t, &out, "before-revert")
+	run([]step{{[]string{"snapshot", "revert", s, "sv", "s1"}, 0, "sv: reverted to s1, running", ""}})
+	fmt.Fprint(w, "after-revert")
+	waitOutput(t, &out, "after-revert")
+	w.Write([]byte{0x01, 'x'})
+	if code := <-done; code != 0 || strings.Contains(errb.String(), "stopped") {
+		t.Fatalf("console exit %d: %s", code, errb.String())
+	}
+	w.Close()
+
+	run([]step{
+		{[]string{"snapshot", "revert", s, "sv", "nope"}, 1, "", `VM "sv" has no snapshot "nope"`},
+		{[]string{"snapshot", "rm", s, "sv", "s1"}, 0, "deleted snapshot s1 of sv", ""},
+		{[]string{"snapshot", "ls", s, "sv"}, 0, "s2", ""},
+		{[]string{"template", "create", s, "tt"}, 1, "", "--vm NAME is required"},
+		{[]string{"template", "create", s, "tt", "--vm", "sv"}, 0, "template tt from sv", ""},
+		{[]string{"template", "create", s, "tt2", "--vm", "sv", "--snapshot", "s2"}, 0, "template tt2 from sv snapshot s2", ""},
+		{[]string{"template", "ls", s}, 0, "tt2", ""},
+		{[]string{"create", s, "--template", "tt", "c1", "--start"}, 0, "created c1\nstarted c1", ""},
+		{[]string{"create", s, "--template", "nope", "c2"}, 1, "", `no template named "nope"`},
+		{[]string{"inspect", s, "c1"}, 0, `"template": "tt"`, ""},
+		{[]string{"template", "ls", s}, 0, "c1", ""},
+		{[]string{"template", "rm", s, "tt"}, 1, "", `template "tt" is in use by VM(s) c1`},
+		{[]string{"rm", s, "--force", "c1"}, 0, "deleted c1", ""},
+		{[]string{"template", "rm", s, "tt", "tt2"}, 0, "deleted template tt2", ""},
+		{[]string{"template", "rm", s, "tt"}, 1, "", "no template"},
+		{[]string{"rm", s, "--force", "sv"}, 0, "deleted sv", ""},
+	})
+	if _, err := os.Stat(filepath.Join(state, "snapshots", "sv")); !os.IsNotExist(err) {
+		t.Fatalf("the deleted VM's snapshots are still there: %v", err)
+	}
+}
