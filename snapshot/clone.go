@@ -28,14 +28,34 @@ type CloneOptions struct {
 // dropped, and the disks get the clone's own overlays in DiskDir. Many
 // clones of one snapshot share its unmodified memory pages.
 //
-// What a clone cannot be forced to do from outside: a running Linux guest
-// keeps the MAC it read at probe time (virtio has no way to announce a new
-// one; an agent in the guest must set it), and its CRNG state is the
-// snapshot's until it reseeds (within a minute on Linux 6.1, from
-// virtio-rng, which reads the host's crypto/rand and so differs in every
-// clone; a guest agent can force it with RNDRESEEDCRNG).
+// How the running guest learns its new identity:
+//
+//   - vsock: the device sends a TRANSPORT_RESET event (as on every
+//     restore) once the driver has an event buffer; Linux's driver then
+//     re-reads guest_cid and resets its connected sockets, so new
+//     connections use the new CID. No guest software is involved.
+//   - MAC: Linux's virtio_net reads the MAC only at probe, and virtio has
+//     no way to announce a new one, so each NIC flaps its link
+//     (virtio.Net.FlapLink): down with a config interrupt, up again once
+//     the driver has read the down status. A guest agent must react to
+//     that carrier down→up by rebinding the driver (popek's default guest
+//     does, see images/userland/cmds/popekinit); without one the guest
+//     keeps sending from the snapshot's MAC until it reboots.
+//   - entropy: the CRNG state is the snapshot's until the guest reseeds
+//     (within a minute on Linux 6.1, from virtio-rng, which reads the
+//     host's crypto/rand and so differs in every clone). The default
+//     guest's agent reseeds at once on the link flap.
 func (s *Snapshot) Clone(o CloneOptions) (*board.Machine, error) {
-	return s.restore(o.RestoreOptions, &identity{mac: o.MAC, cid: o.CID})
+	m, err := s.restore(o.RestoreOptions, &identity{mac: o.MAC, cid: o.CID})
+	if err != nil {
+		return nil, err
+	}
+	for _, d := range m.VirtioDevices() {
+		if f, ok := d.(interface{ FlapLink() }); ok {
+			f.FlapLink()
+		}
+	}
+	return m, nil
 }
 
 // identity hands out a clone's new identity and applies it to the state.

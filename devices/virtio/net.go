@@ -27,6 +27,7 @@ const (
 	netHdrLen = 12
 
 	netStatusLinkUp = 1 // VIRTIO_NET_S_LINK_UP
+	netStatusOff    = 6 // of status in struct virtio_net_config
 
 	// netMinFrame is an Ethernet header; shorter frames are garbage.
 	netMinFrame = 14
@@ -91,6 +92,8 @@ type netCounters struct {
 type NetState struct {
 	MAC    [6]byte
 	LinkUp bool
+	// Flap is where a FlapLink stands; zero (none) in older snapshots.
+	Flap NetFlap
 	// Pending are frames received but not yet given to the guest.
 	Pending [][]byte
 	Stats   NetStats
@@ -106,7 +109,9 @@ type Net struct {
 	mu           sync.Mutex // guards the fields below
 	active       bool       // between Activate and Reset
 	mergeable    bool       // MRG_RXBUF accepted
+	statusNeg    bool       // VIRTIO_NET_F_STATUS accepted
 	linkUp       bool
+	flap         NetFlap
 	pending      [][]byte // frames waiting for receive buffers, oldest first
 	pendingBytes int
 	free         [][]byte // recycled frame buffers
@@ -164,6 +169,10 @@ func (n *Net) SetLink(up bool) {
 	}
 }
 
+// statusUp is the link status the guest reads: down while a flap is
+// showing it down. mu held.
+func (n *Net) statusUp() bool { return n.linkUp && n.flap != NetFlapDown }
+
 func (n *Net) Type() uint32 { return DeviceNet }
 
 func (n *Net) Features() uint64 {
@@ -184,10 +193,18 @@ func (n *Net) ReadConfig(off uint64, p []byte) {
 	var cfg [netConfigLen]byte
 	copy(cfg[0:6], n.mac[:])
 	n.mu.Lock()
-	if n.linkUp {
+	if n.statusUp() {
 		binary.LittleEndian.PutUint16(cfg[6:], netStatusLinkUp)
 	}
+	flapEnds := n.flap == NetFlapDown && off < netStatusOff+2 && off+uint64(len(p)) > netStatusOff
+	if flapEnds {
+		n.flap = NetFlapNone
+	}
 	n.mu.Unlock()
+	if flapEnds && n.host != nil {
+		// This read returns down; the next shows the link up again.
+		n.host.ConfigChanged()
+	}
 	binary.LittleEndian.PutUint16(cfg[8:], 1) // max_virtqueue_pairs
 	binary.LittleEndian.PutUint16(cfg[10:], n.mtu)
 	readConfigBytes(cfg[:], off, p)
@@ -197,7 +214,17 @@ func (n *Net) Activate(features uint64, _ []*Queue) error {
 	n.mu.Lock()
 	n.active = true
 	n.mergeable = features&NetFMrgRxbuf != 0
+	n.statusNeg = features&NetFStatus != 0
+	announce := n.flap == NetFlapOwed && n.statusNeg
+	if announce {
+		n.flap = NetFlapDown
+	} else if !n.statusNeg {
+		n.flap = NetFlapNone // a driver without STATUS cannot see a flap
+	}
 	n.mu.Unlock()
+	if announce && n.host != nil {
+		n.host.ConfigChanged()
+	}
 	return nil
 }
 
@@ -205,7 +232,8 @@ func (n *Net) Activate(features uint64, _ []*Queue) error {
 func (n *Net) Reset() {
 	n.mu.Lock()
 	defer n.mu.Unlock()
-	n.active, n.mergeable = false, false
+	n.active, n.mergeable, n.statusNeg = false, false, false
+	n.flap = NetFlapNone // the next driver reads the identity at probe
 	for _, f := range n.pending {
 		n.recycle(f)
 	}
@@ -257,7 +285,7 @@ func (n *Net) receive(frame []byte) {
 		return
 	}
 	n.mu.Lock()
-	if !n.active || !n.linkUp || len(n.pending) >= netMaxPendingFrames || n.pendingBytes+len(frame) > netMaxPendingBytes {
+	if !n.active || !n.statusUp() || len(n.pending) >= netMaxPendingFrames || n.pendingBytes+len(frame) > netMaxPendingBytes {
 		n.mu.Unlock()
 		n.stats.rxDropped.Add(1)
 		return
@@ -293,7 +321,7 @@ func (n *Net) recycle(b []byte) {
 func (n *Net) SaveState() NetState {
 	n.mu.Lock()
 	defer n.mu.Unlock()
-	s := NetState{MAC: n.mac, LinkUp: n.linkUp, Stats: n.Stats()}
+	s := NetState{MAC: n.mac, LinkUp: n.linkUp, Flap: n.flap, Stats: n.Stats()}
 	for _, f := range n.pending {
 		s.Pending = append(s.Pending, append([]byte(nil), f...))
 	}
@@ -305,6 +333,9 @@ func (n *Net) SaveState() NetState {
 func (n *Net) RestoreState(s NetState) error {
 	if s.MAC != n.mac {
 		return fmt.Errorf("virtio-net: snapshot MAC %s, device has %s", net.HardwareAddr(s.MAC[:]), net.HardwareAddr(n.mac[:]))
+	}
+	if s.Flap > NetFlapDown {
+		return fmt.Errorf("virtio-net: snapshot has link flap state %d", s.Flap)
 	}
 	if len(s.Pending) > netMaxPendingFrames {
 		return fmt.Errorf("virtio-net: snapshot has %d pending frames, limit %d", len(s.Pending), netMaxPendingFrames)
@@ -325,6 +356,7 @@ func (n *Net) RestoreState(s NetState) error {
 	// The transport calls Activate afterwards if the snapshot was running.
 	n.active = false
 	n.linkUp = s.LinkUp
+	n.flap = s.Flap
 	n.pending, n.pendingBytes = pending, total
 	n.mu.Unlock()
 	st := &n.stats

@@ -77,12 +77,17 @@ type Vsock struct {
 type vsockKey struct{ host, guest uint32 }
 
 // VsockState is what a snapshot records. Connections are host sockets and
-// cannot be carried over; after a restore the device sends the guest a
-// TRANSPORT_RESET event, on which Linux resets every socket, as the spec
-// intends for migration.
+// cannot be carried over; after every restore the device sends the guest a
+// TRANSPORT_RESET event, as Firecracker does, on which Linux re-reads
+// guest_cid from config space (a clone's new CID) and resets every
+// connected socket, as the spec intends for migration.
 type VsockState struct {
 	CID      uint64
 	NextPort uint32
+	// ResetPending: a TRANSPORT_RESET is owed and waits for the driver to
+	// post an event buffer. A restore owes one whatever this says, so a
+	// snapshot taken while one is pending still delivers it.
+	ResetPending bool
 }
 
 // NewVsock returns a device with guest CID cid (3 or more) listening on the
@@ -220,7 +225,9 @@ func (v *Vsock) kick() {
 	}
 }
 
-// sendEvent delivers an owed TRANSPORT_RESET.
+// sendEvent delivers an owed TRANSPORT_RESET into the first event buffer
+// that holds one; without a buffer it stays owed until the driver posts
+// one and notifies.
 func (v *Vsock) sendEvent(q *Queue) {
 	v.mu.Lock()
 	owed := v.resetEvent
@@ -228,27 +235,36 @@ func (v *Vsock) sendEvent(q *Queue) {
 	if !owed {
 		return
 	}
-	c, ok := q.Pop()
-	if !ok {
+	var ev [vsockEventLen]byte
+	binary.LittleEndian.PutUint32(ev[:], vsockEventTransportReset)
+	for {
+		c, ok := q.Pop()
+		if !ok {
+			return
+		}
+		if c.Writable() < vsockEventLen {
+			// Linux ignores an event of the wrong length; try the next.
+			q.Push(c, 0)
+			continue
+		}
+		q.Push(c, uint64(c.WriteAt(ev[:], 0)))
+		v.mu.Lock()
+		v.resetEvent = false
+		v.mu.Unlock()
 		return
 	}
-	var ev [4]byte
-	binary.LittleEndian.PutUint32(ev[:], vsockEventTransportReset)
-	q.Push(c, uint64(c.WriteAt(ev[:], 0)))
-	v.mu.Lock()
-	v.resetEvent = false
-	v.mu.Unlock()
 }
 
 // SaveState captures the device.
 func (v *Vsock) SaveState() VsockState {
 	v.mu.Lock()
 	defer v.mu.Unlock()
-	return VsockState{CID: v.cid, NextPort: v.nextPort}
+	return VsockState{CID: v.cid, NextPort: v.nextPort, ResetPending: v.resetEvent}
 }
 
-// RestoreState replaces the device state: open connections end and the
-// guest is told to reset its sockets.
+// RestoreState replaces the device state: open connections end (they were
+// the host sockets of another timeline) and the guest is told to reset its
+// sockets and re-read its CID as soon as it has an event buffer.
 func (v *Vsock) RestoreState(s VsockState) error {
 	if s.CID != v.cid {
 		return fmt.Errorf("virtio-vsock: snapshot is of guest CID %d, device has %d", s.CID, v.cid)

@@ -25,6 +25,7 @@ const (
 	vsockShutdownBoth = vsockShutdownRcv | vsockShutdownSend
 
 	vsockEventTransportReset = 0
+	vsockEventLen            = 4 // struct virtio_vsock_event: le32 id
 )
 
 // vsockHdr is struct virtio_vsock_hdr.

@@ -464,3 +464,98 @@ func TestVsockManyConnections(t *testing.T) {
 		t.Fatalf("%d connections", g.v.Conns())
 	}
 }
+
+// restoreVsockAs restores the transport state st, with the device state's
+// CID replaced by cid as a clone's would be, into a new device on a copy
+// of g's RAM, and returns it as a guest that continues g's rings.
+func restoreVsockAs(t *testing.T, g *vsockGuest, st MMIOState, cid uint64) *vsockGuest {
+	t.Helper()
+	var s VsockState
+	if err := decodeState(st.Device, &s); err != nil {
+		t.Fatal(err)
+	}
+	s.CID = cid
+	blob, err := encodeState(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st.Device = blob
+	uds := filepath.Join(t.TempDir(), "clone.sock")
+	v, err := NewVsock(cid, uds)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ram := newTestRAM(t, g.d.ram.Size())
+	copy(ram.Bytes(), g.d.ram.Bytes())
+	d := newTestDriverRAM(t, v, ram)
+	d.queues, d.next = g.d.queues, g.d.next
+	if err := d.m.RestoreState(st); err != nil {
+		t.Fatal(err)
+	}
+	return &vsockGuest{t: t, d: d, v: v, uds: uds, rx: g.rx}
+}
+
+// A clone's vsock owes the guest a TRANSPORT_RESET until the driver posts
+// an event buffer that holds one, across further snapshots; then the
+// guest reads its new CID and connects from it.
+func TestVsockCloneResetWaitsForEventBuffer(t *testing.T) {
+	const newCID = 9
+	g := newVsockGuest(t) // no event buffers posted
+	g.d.m.Quiesce()
+	c := restoreVsockAs(t, g, g.d.m.SaveState(), newCID)
+	if !c.v.SaveState().ResetPending {
+		t.Fatal("restored device owes no transport reset")
+	}
+	// Snapshot the clone before the guest took the event.
+	c.d.m.Quiesce()
+	st := c.d.m.SaveState()
+	var s VsockState
+	if err := decodeState(st.Device, &s); err != nil || !s.ResetPending || s.CID != newCID {
+		t.Fatalf("state of a device owing a reset: %+v, %v", s, err)
+	}
+	c2 := restoreVsockAs(t, c, st, newCID)
+	if !c2.v.SaveState().ResetPending {
+		t.Fatal("reset no longer owed after a second restore")
+	}
+
+	small := c2.d.submit(vsockEventQueue, false, in(2))
+	good := c2.d.submit(vsockEventQueue, false, in(8))
+	c2.d.kick(vsockEventQueue)
+	used := c2.d.waitUsed(vsockEventQueue, 2)
+	if used[0] != [2]uint32{uint32(small.head), 0} {
+		t.Fatalf("too small event buffer used as %v", used[0])
+	}
+	if used[1][0] != uint32(good.head) || used[1][1] != vsockEventLen || binary.LittleEndian.Uint32(c2.d.written(good, 0)) != vsockEventTransportReset {
+		t.Fatalf("event %v %x", used[1], c2.d.written(good, 0))
+	}
+	if c2.v.SaveState().ResetPending {
+		t.Fatal("reset still owed after delivery")
+	}
+	if cid := c2.d.m.Read(regConfig, 8); cid != newCID {
+		t.Fatalf("config guest_cid %d after the reset, want %d", cid, newCID)
+	}
+
+	// The guest connects from its new CID; its old one is not this guest.
+	ln, err := net.Listen("unix", c2.uds+"_5000")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	stale := pkt(vsockOpRequest, 40001, 5000)
+	c2.send(stale, nil)
+	req := pkt(vsockOpRequest, 40000, 5000)
+	req.SrcCID = newCID
+	c2.send(req, nil)
+	h, _ := c2.recv()
+	if h.Op != vsockOpResponse || h.DstCID != newCID || h.DstPort != 40000 || h.SrcPort != 5000 {
+		t.Fatalf("answer to the clone's request: %+v", h)
+	}
+	sock, err := ln.Accept()
+	if err != nil {
+		t.Fatal(err)
+	}
+	sock.Close()
+	if c2.v.Dropped() != 1 {
+		t.Fatalf("dropped %d packets, want the one from the old CID", c2.v.Dropped())
+	}
+}

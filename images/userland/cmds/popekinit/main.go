@@ -1,7 +1,7 @@
 // Command popekinit is /init of popek's default guest: it mounts the kernel
-// file systems, brings up loopback, prints a banner and keeps an interactive
-// shell running on the console (respawning it when it exits, because PID 1
-// must never return).
+// file systems, brings up loopback, prints a banner, runs the identity agent
+// (agent.go) and keeps an interactive shell running on the console
+// (respawning it when it exits, because PID 1 must never return).
 package main
 
 import (
@@ -24,6 +24,7 @@ func main() {
 		fmt.Fprintf(os.Stderr, "popekinit: %v\n", err)
 	}
 	fmt.Print(banner(uname()))
+	go runAgent()
 	for {
 		if err := runShell(); err != nil {
 			fmt.Fprintf(os.Stderr, "popekinit: %v\n", err)
