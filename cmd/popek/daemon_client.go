@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 
@@ -36,6 +37,23 @@ func (o *clientOptions) client() (*api.Client, error) {
 		socket = api.DefaultSocket()
 	}
 	return api.NewUnixClient(socket), nil
+}
+
+// run makes a command body that talks to the daemon: it connects first
+// and turns the body's errors into one clear line.
+func (o *clientOptions) run(body func(ctx context.Context, c *api.Client, args []string) error) func(*cobra.Command, []string) error {
+	return func(cmd *cobra.Command, args []string) error {
+		c, err := o.client()
+		if err != nil {
+			return &exitError{code: 1, err: err}
+		}
+		err = body(cmd.Context(), c, args)
+		var ee *exitError
+		if err == nil || errors.As(err, &ee) {
+			return err
+		}
+		return clientError(err)
+	}
 }
 
 // clientError makes an API or connection error one clear line.

@@ -14,6 +14,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/popek-vm/popek/api"
 	"github.com/popek-vm/popek/vmm"
 	"github.com/spf13/cobra"
 )
@@ -142,12 +143,8 @@ func newListCommand(stdout io.Writer) *cobra.Command {
 		Aliases: []string{"list"},
 		Short:   "List the daemon's VMs",
 		Args:    cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := o.client()
-			if err != nil {
-				return &exitError{code: 1, err: err}
-			}
-			vms, err := c.List(cmd.Context())
+		RunE: o.run(func(ctx context.Context, c *api.Client, args []string) error {
+			vms, err := c.List(ctx)
 			if err != nil {
 				return clientError(err)
 			}
@@ -172,7 +169,7 @@ func newListCommand(stdout io.Writer) *cobra.Command {
 				fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%s\t%s\n", v.Name, state, v.Config.VCPUs, v.Config.Memory, kernel, up)
 			}
 			return tw.Flush()
-		},
+		}),
 	}
 	o.register(cmd)
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
@@ -199,17 +196,13 @@ func newInspectCommand(stdout io.Writer) *cobra.Command {
 		Use:   "inspect NAME",
 		Short: "Print a VM's definition and state as JSON",
 		Args:  cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := o.client()
-			if err != nil {
-				return &exitError{code: 1, err: err}
-			}
-			info, err := c.Get(cmd.Context(), args[0])
+		RunE: o.run(func(ctx context.Context, c *api.Client, args []string) error {
+			info, err := c.Get(ctx, args[0])
 			if err != nil {
 				return clientError(err)
 			}
 			return printJSON(stdout, info)
-		},
+		}),
 	}
 	o.register(cmd)
 	return cmd
@@ -221,20 +214,16 @@ func newActionCommand(action, short string, stdout io.Writer) *cobra.Command {
 		Use:   action + " NAME...",
 		Short: short,
 		Args:  cobra.MinimumNArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := o.client()
-			if err != nil {
-				return &exitError{code: 1, err: err}
-			}
+		RunE: o.run(func(ctx context.Context, c *api.Client, args []string) error {
 			for _, name := range args {
-				info, err := c.Action(cmd.Context(), name, action)
+				info, err := c.Action(ctx, name, action)
 				if err != nil {
 					return clientError(err)
 				}
 				fmt.Fprintf(stdout, "%s: %s\n", info.Name, info.State)
 			}
 			return nil
-		},
+		}),
 	}
 	o.register(cmd)
 	return cmd
@@ -248,19 +237,15 @@ func newRemoveCommand(stdout io.Writer) *cobra.Command {
 		Aliases: []string{"delete"},
 		Short:   "Delete stopped VMs' definitions, with their snapshots",
 		Args:    cobra.MinimumNArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := o.client()
-			if err != nil {
-				return &exitError{code: 1, err: err}
-			}
+		RunE: o.run(func(ctx context.Context, c *api.Client, args []string) error {
 			for _, name := range args {
-				if err := c.Delete(cmd.Context(), name, force); err != nil {
+				if err := c.Delete(ctx, name, force); err != nil {
 					return clientError(err)
 				}
 				fmt.Fprintf(stdout, "deleted %s\n", name)
 			}
 			return nil
-		},
+		}),
 	}
 	o.register(cmd)
 	cmd.Flags().BoolVarP(&force, "force", "f", false, "stop running VMs first")
@@ -274,12 +259,8 @@ func newStatsCommand(stdout io.Writer) *cobra.Command {
 		Use:   "stats NAME",
 		Short: "Print a VM's statistics",
 		Args:  cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := o.client()
-			if err != nil {
-				return &exitError{code: 1, err: err}
-			}
-			st, err := c.Stats(cmd.Context(), args[0])
+		RunE: o.run(func(ctx context.Context, c *api.Client, args []string) error {
+			st, err := c.Stats(ctx, args[0])
 			if err != nil {
 				return clientError(err)
 			}
@@ -288,7 +269,7 @@ func newStatsCommand(stdout io.Writer) *cobra.Command {
 			}
 			printStats(stdout, &st)
 			return nil
-		},
+		}),
 	}
 	o.register(cmd)
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
@@ -367,14 +348,10 @@ func newEventsCommand(stdout io.Writer) *cobra.Command {
 		Use:   "events",
 		Short: "Stream VM lifecycle events",
 		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := o.client()
-			if err != nil {
-				return &exitError{code: 1, err: err}
-			}
-			ctx, stop := signalContext(cmd.Context())
+		RunE: o.run(func(ctx context.Context, c *api.Client, args []string) error {
+			ctx, stop := signalContext(ctx)
 			defer stop()
-			err = c.Events(ctx, since, !noFollow, func(e vmm.Event) error {
+			err := c.Events(ctx, since, !noFollow, func(e vmm.Event) error {
 				if asJSON {
 					return json.NewEncoder(stdout).Encode(e)
 				}
@@ -389,7 +366,7 @@ func newEventsCommand(stdout io.Writer) *cobra.Command {
 				return nil
 			}
 			return clientError(err)
-		},
+		}),
 	}
 	o.register(cmd)
 	cmd.Flags().StringVar(&since, "since", "", "replay retained events after this sequence number, or from this RFC 3339 time")

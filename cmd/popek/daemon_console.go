@@ -28,15 +28,11 @@ Standard input may be a pipe: its bytes are typed (Ctrl-A commands apply
 too) and, at its end, popek stays attached until the VM stops or it is
 interrupted.`,
 		Args: cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := o.client()
-			if err != nil {
-				return &exitError{code: 1, err: err}
-			}
-			ctx, stop := signalContext(cmd.Context())
+		RunE: o.run(func(ctx context.Context, c *api.Client, args []string) error {
+			ctx, stop := signalContext(ctx)
 			defer stop()
 			return attachConsole(ctx, c, args[0], scrollback, stdin, stdout, stderr)
-		},
+		}),
 	}
 	o.register(cmd)
 	cmd.Flags().BoolVar(&scrollback, "scrollback", true, "first replay the last 64 KiB of output")

@@ -1,11 +1,13 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"text/tabwriter"
 	"time"
 
+	"github.com/popek-vm/popek/api"
 	"github.com/popek-vm/popek/vmm"
 	"github.com/spf13/cobra"
 )
@@ -34,13 +36,9 @@ runs on; a paused VM stays paused. --incremental stores only the pages
 changed since the VM's last snapshot taken or reverted to since it started
 (a full snapshot when there is none).`,
 		Args: cobra.ExactArgs(2),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := o.client()
-			if err != nil {
-				return &exitError{code: 1, err: err}
-			}
+		RunE: o.run(func(ctx context.Context, c *api.Client, args []string) error {
 			req.Name = args[1]
-			in, err := c.CreateSnapshot(cmd.Context(), args[0], req)
+			in, err := c.CreateSnapshot(ctx, args[0], req)
 			if err != nil {
 				return clientError(err)
 			}
@@ -54,7 +52,7 @@ changed since the VM's last snapshot taken or reverted to since it started
 			fmt.Fprintf(stdout, "snapshot %s of %s: %s, guest paused %v, %s of memory, %s on disk\n", in.Name, in.VM, kind,
 				(time.Duration(in.PausedSeconds * float64(time.Second))).Round(100*time.Microsecond), humanBytes(in.MemoryBytes), humanBytes(uint64(in.SizeBytes)))
 			return nil
-		},
+		}),
 	}
 	o.register(cmd)
 	cmd.Flags().BoolVar(&req.Incremental, "incremental", false, "store only pages changed since the VM's last snapshot")
@@ -71,12 +69,8 @@ func newSnapshotListCommand(stdout io.Writer) *cobra.Command {
 		Aliases: []string{"list"},
 		Short:   "List a daemon VM's snapshots, oldest first",
 		Args:    cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := o.client()
-			if err != nil {
-				return &exitError{code: 1, err: err}
-			}
-			list, err := c.ListSnapshots(cmd.Context(), args[0])
+		RunE: o.run(func(ctx context.Context, c *api.Client, args []string) error {
+			list, err := c.ListSnapshots(ctx, args[0])
 			if err != nil {
 				return clientError(err)
 			}
@@ -101,7 +95,7 @@ func newSnapshotListCommand(stdout io.Writer) *cobra.Command {
 					orDefault(s.Parent, "-"), humanBytes(s.MemoryBytes), humanBytes(uint64(s.SizeBytes)), s.Template)
 			}
 			return tw.Flush()
-		},
+		}),
 	}
 	o.register(cmd)
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
@@ -115,19 +109,15 @@ func newSnapshotRemoveCommand(stdout io.Writer) *cobra.Command {
 		Aliases: []string{"delete"},
 		Short:   "Delete snapshots of a daemon VM (incremental children are made full first)",
 		Args:    cobra.MinimumNArgs(2),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := o.client()
-			if err != nil {
-				return &exitError{code: 1, err: err}
-			}
+		RunE: o.run(func(ctx context.Context, c *api.Client, args []string) error {
 			for _, snap := range args[1:] {
-				if err := c.DeleteSnapshot(cmd.Context(), args[0], snap); err != nil {
+				if err := c.DeleteSnapshot(ctx, args[0], snap); err != nil {
 					return clientError(err)
 				}
 				fmt.Fprintf(stdout, "deleted snapshot %s of %s\n", snap, args[0])
 			}
 			return nil
-		},
+		}),
 	}
 	o.register(cmd)
 	return cmd
@@ -143,18 +133,14 @@ from exactly that instant, with the snapshot's disks written back into the
 VM's drive files. A running or stopped VM ends up running, a paused one
 paused. A snapshot that is corrupt or does not fit the VM changes nothing.`,
 		Args: cobra.ExactArgs(2),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := o.client()
-			if err != nil {
-				return &exitError{code: 1, err: err}
-			}
-			in, err := c.RevertSnapshot(cmd.Context(), args[0], args[1])
+		RunE: o.run(func(ctx context.Context, c *api.Client, args []string) error {
+			in, err := c.RevertSnapshot(ctx, args[0], args[1])
 			if err != nil {
 				return clientError(err)
 			}
 			fmt.Fprintf(stdout, "%s: reverted to %s, %s\n", in.Name, args[1], in.State)
 			return nil
-		},
+		}),
 	}
 	o.register(cmd)
 	return cmd

@@ -1,12 +1,14 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"strings"
 	"text/tabwriter"
 	"time"
 
+	"github.com/popek-vm/popek/api"
 	"github.com/popek-vm/popek/vmm"
 	"github.com/spf13/cobra"
 )
@@ -64,12 +66,8 @@ func newTemplateListCommand(stdout io.Writer) *cobra.Command {
 		Aliases: []string{"list"},
 		Short:   "List the daemon's templates",
 		Args:    cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := o.client()
-			if err != nil {
-				return &exitError{code: 1, err: err}
-			}
-			list, err := c.ListTemplates(cmd.Context())
+		RunE: o.run(func(ctx context.Context, c *api.Client, args []string) error {
+			list, err := c.ListTemplates(ctx)
 			if err != nil {
 				return clientError(err)
 			}
@@ -87,7 +85,7 @@ func newTemplateListCommand(stdout io.Writer) *cobra.Command {
 					t.VCPUs, t.Memory, humanBytes(uint64(t.SizeBytes)), orDefault(strings.Join(t.VMs, ","), "-"))
 			}
 			return tw.Flush()
-		},
+		}),
 	}
 	o.register(cmd)
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
@@ -101,19 +99,15 @@ func newTemplateRemoveCommand(stdout io.Writer) *cobra.Command {
 		Aliases: []string{"delete"},
 		Short:   "Delete templates no VM was created from",
 		Args:    cobra.MinimumNArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := o.client()
-			if err != nil {
-				return &exitError{code: 1, err: err}
-			}
+		RunE: o.run(func(ctx context.Context, c *api.Client, args []string) error {
 			for _, name := range args {
-				if err := c.DeleteTemplate(cmd.Context(), name); err != nil {
+				if err := c.DeleteTemplate(ctx, name); err != nil {
 					return clientError(err)
 				}
 				fmt.Fprintf(stdout, "deleted template %s\n", name)
 			}
 			return nil
-		},
+		}),
 	}
 	o.register(cmd)
 	return cmd
