@@ -6,6 +6,7 @@ import (
 	"os"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/popek-vm/popek/devices/virtio"
 )
@@ -25,6 +26,10 @@ func TestBareMetalPrograms(t *testing.T) {
 		{"mtimer", BootBare, 1, ExitStatus{Kind: ExitToHost}, ""},
 		{"tohost_fail", BootBare, 1, ExitStatus{Kind: ExitToHost, Code: 21}, "htif ok\n"},
 		{"mtimer", BootBare, 3, ExitStatus{Kind: ExitToHost}, ""}, // other harts run it too
+		// tohost written while, or just before, every hart sleeps for good.
+		{"tohost_wfi", BootBare, 2, ExitStatus{Kind: ExitToHost, Code: 7}, ""},
+		{"tohost_wfi", BootBare, 4, ExitStatus{Kind: ExitToHost, Code: 7}, ""},
+		{"tohost_wfi0", BootBare, 1, ExitStatus{Kind: ExitToHost, Code: 9}, ""},
 		{"storefault", BootDirect, 1, ExitStatus{Kind: ExitPoweroff}, ""},
 		{"fetchfault", BootDirect, 1, ExitStatus{Kind: ExitPoweroff}, ""},
 		{"uirq", BootDirect, 1, ExitStatus{Kind: ExitPoweroff}, ""},
@@ -40,7 +45,11 @@ func TestBareMetalPrograms(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer m.Close()
-			res := <-start(context.Background(), m, log)
+			// A safety net against a hang, not a timing assertion: a run
+			// that never ends fails as canceled.
+			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+			defer cancel()
+			res := <-start(ctx, m, log)
 			if res.err != nil || res.st != tc.want {
 				t.Errorf("Run = %v, %v; want %v (console %q)", res.st, res.err, tc.want, log.String())
 			}

@@ -4,8 +4,11 @@ import (
 	"bytes"
 	"compress/gzip"
 	"encoding/binary"
+	"io"
 	"strings"
 	"testing"
+
+	"github.com/popek-vm/popek/mem"
 )
 
 // fakeImage returns a Linux RISC-V Image of n bytes with the given header.
@@ -43,6 +46,7 @@ func TestParseKernelImage(t *testing.T) {
 		{"image_size 0 uses file size", fakeImage(4096, 0x200000, 0), placeByHeader, 0x80200000, 4096, 4096},
 		{"firmware boot ignores text_offset", fakeImage(4096, 0x400000, 0x2000), placeForFirmware, 0x80200000, 0x2000, 4096},
 		{"gzip", gz(fakeImage(8192, 0x200000, 0x4000)), placeByHeader, 0x80200000, 0x4000, 8192},
+		{"gzip, image_size 0", gz(fakeImage(8192, 0x200000, 0)), placeByHeader, 0x80200000, 8192, 8192},
 	}
 	for _, tc := range tests {
 		p, err := parseKernel(tc.data, tc.place, 64<<20)
@@ -51,8 +55,119 @@ func TestParseKernelImage(t *testing.T) {
 			continue
 		}
 		s := p.segments[0]
-		if p.kind != "Image" || p.entry != tc.wantAddr || s.addr != tc.wantAddr || s.memSize != tc.wantSize || len(s.data) != tc.wantBytes {
-			t.Errorf("%s: kind %s entry %#x segment %#x+%#x (%d bytes)", tc.name, p.kind, p.entry, s.addr, s.memSize, len(s.data))
+		if p.kind != "Image" || p.entry != tc.wantAddr || s.addr != tc.wantAddr || s.memSize != tc.wantSize {
+			t.Errorf("%s: kind %s entry %#x segment %#x+%#x", tc.name, p.kind, p.entry, s.addr, s.memSize)
+			continue
+		}
+		got, err := loadedBytes(p, 64<<20)
+		if err != nil {
+			t.Errorf("%s: load: %v", tc.name, err)
+			continue
+		}
+		raw := tc.data
+		if bytes.HasPrefix(raw, gzipMagic) {
+			zr, _ := gzip.NewReader(bytes.NewReader(raw))
+			raw, _ = io.ReadAll(zr)
+		}
+		if !bytes.Equal(got[:len(raw)], raw) || len(raw) != tc.wantBytes || !allZero(got[len(raw):]) {
+			t.Errorf("%s: RAM does not hold the %d-byte Image followed by zeros", tc.name, tc.wantBytes)
+		}
+	}
+}
+
+// loadedBytes loads p into fresh RAM of ramSize and returns its span.
+func loadedBytes(p *program, ramSize uint64) ([]byte, error) {
+	ram, err := mem.New(DRAMBase, ramSize)
+	if err != nil {
+		return nil, err
+	}
+	defer ram.Close()
+	lo, hi := p.span()
+	l := &layout{kernel: p, fdtAddr: DRAMBase}
+	if err := l.load(ram); err != nil {
+		return nil, err
+	}
+	b, _ := ram.Slice(lo, hi-lo)
+	return append([]byte(nil), b...), nil
+}
+
+func allZero(b []byte) bool {
+	for _, v := range b {
+		if v != 0 {
+			return false
+		}
+	}
+	return true
+}
+
+// TestGzipImageLoadsWithoutHeapCopy checks that a gzip'd Image with an
+// image_size is decompressed at load time only, straight into RAM, and
+// that the layout keeps no image afterwards.
+func TestGzipImageLoadsWithoutHeapCopy(t *testing.T) {
+	img := noisyImage(1<<20, 2<<20)
+	p, err := parseKernel(gz(img), placeByHeader, 64<<20)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s := p.segments[0]; s.data != nil || s.gz == nil || s.memSize != 2<<20 {
+		t.Fatalf("segment holds %d decompressed bytes, gz %v, memSize %#x", len(s.data), s.gz != nil, s.memSize)
+	}
+	ram, err := mem.New(DRAMBase, 64<<20)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ram.Close()
+	l := &layout{kernel: p, fdt: []byte{1, 2, 3}, fdtAddr: DRAMBase + 60<<20}
+	if err := l.load(ram); err != nil {
+		t.Fatal(err)
+	}
+	got, _ := ram.Slice(0x80200000, 2<<20)
+	if !bytes.Equal(got[:len(img)], img) || !allZero(got[len(img):]) {
+		t.Error("RAM does not hold the Image")
+	}
+	if l.kernel.segments != nil || l.kernel.entry != 0x80200000 {
+		t.Errorf("after load: %d segments kept, entry %#x", len(l.kernel.segments), l.kernel.entry)
+	}
+}
+
+// noisyImage is an Image of n bytes whose body does not compress to
+// nothing, so that a cut gzip stream is cut inside the body.
+func noisyImage(n int, imageSize uint64) []byte {
+	img := fakeImage(n, 0x200000, imageSize)
+	x := uint32(1)
+	for i := imageHeaderSize; i < len(img); i++ {
+		x ^= x << 13
+		x ^= x >> 17
+		x ^= x << 5
+		img[i] = byte(x)
+	}
+	return img
+}
+
+// TestGzipImageLoadRejects covers what only decompressing the whole Image
+// at load time can find.
+func TestGzipImageLoadRejects(t *testing.T) {
+	big := gz(noisyImage(16<<10, 8<<10))
+	good := gz(noisyImage(16<<10, 32<<10))
+	badSum := append([]byte(nil), good...)
+	badSum[len(badSum)-5] ^= 1 // CRC-32 in the trailer
+	tests := []struct {
+		name string
+		data []byte
+		want string
+	}{
+		{"file larger than image_size", big, "more than the 0x2000 bytes"},
+		{"truncated after the header", good[:len(good)/2], "corrupt gzip"},
+		{"bad checksum", badSum, "corrupt gzip"},
+	}
+	for _, tc := range tests {
+		p, err := parseKernel(tc.data, placeByHeader, 64<<20)
+		if err != nil {
+			t.Errorf("%s: parse: %v", tc.name, err)
+			continue
+		}
+		if _, err := loadedBytes(p, 64<<20); err == nil || !strings.Contains(err.Error(), tc.want) || !strings.HasPrefix(err.Error(), "kernel: ") {
+			t.Errorf("%s: load err = %v, want one containing %q", tc.name, err, tc.want)
 		}
 	}
 }

@@ -110,32 +110,55 @@ func checkOverlaps(areas []area) error {
 	return nil
 }
 
-// load copies every piece of the layout into RAM.
+// load copies every piece of the layout into RAM, then drops the layout's
+// references to the images: a loaded machine keeps no host copy of its
+// kernel, firmware or initrd (the caller's Config may still hold them).
 func (l *layout) load(ram *mem.RAM) error {
-	put := func(addr uint64, data []byte, memSize uint64) error {
+	defer l.release()
+	put := func(addr uint64, data, gz []byte, memSize uint64) error {
 		dst, ok := ram.Slice(addr, memSize)
 		if !ok {
 			return fmt.Errorf("load: %#x+%#x is outside RAM", addr, memSize)
 		}
 		n := copy(dst, data)
+		if gz != nil {
+			var err error
+			if n, err = gunzipInto(dst, gz); err != nil {
+				return err
+			}
+		}
 		clear(dst[n:])
 		ram.MarkDirtyRange(addr, memSize)
 		return nil
 	}
-	for _, p := range []*program{l.firmware, l.kernel} {
-		if p == nil {
+	for _, p := range []struct {
+		name string
+		prog *program
+	}{{"firmware", l.firmware}, {"kernel", l.kernel}} {
+		if p.prog == nil {
 			continue
 		}
-		for _, s := range p.segments {
-			if err := put(s.addr, s.data, s.memSize); err != nil {
-				return err
+		for _, s := range p.prog.segments {
+			if err := put(s.addr, s.data, s.gz, s.memSize); err != nil {
+				return fmt.Errorf("%s: %v", p.name, err)
 			}
 		}
 	}
 	if len(l.initrd) > 0 {
-		if err := put(l.initrdStart, l.initrd, uint64(len(l.initrd))); err != nil {
+		if err := put(l.initrdStart, l.initrd, nil, uint64(len(l.initrd))); err != nil {
 			return err
 		}
 	}
-	return put(l.fdtAddr, l.fdt, uint64(len(l.fdt)))
+	return put(l.fdtAddr, l.fdt, nil, uint64(len(l.fdt)))
+}
+
+// release forgets the loaded images; entries, tohost and the device tree
+// stay for resets and snapshots.
+func (l *layout) release() {
+	for _, p := range []*program{l.firmware, l.kernel} {
+		if p != nil {
+			p.segments = nil
+		}
+	}
+	l.initrd = nil
 }

@@ -14,6 +14,10 @@ type segment struct {
 	addr    uint64
 	data    []byte
 	memSize uint64
+	// gz, when set, replaces data: a gzip stream of at most memSize bytes
+	// that load decompresses straight into RAM, so that no decompressed
+	// copy of a kernel ever sits on the Go heap.
+	gz []byte
 }
 
 // program is a loadable image: a kernel, firmware or bare-metal ELF.
@@ -72,22 +76,101 @@ const (
 	placeForFirmware
 )
 
+// gunzipHead decompresses at most n bytes from the start of a gzip stream.
+// It checks nothing beyond them.
+func gunzipHead(data []byte, n int) ([]byte, error) {
+	zr, err := gzip.NewReader(bytes.NewReader(data))
+	if err != nil {
+		return nil, fmt.Errorf("corrupt gzip data: %v", err)
+	}
+	head := make([]byte, n)
+	k, err := io.ReadFull(zr, head)
+	if err != nil && err != io.ErrUnexpectedEOF {
+		return nil, fmt.Errorf("corrupt gzip data: %v", err)
+	}
+	return head[:k], nil
+}
+
+// gunzipInto decompresses a gzip stream into dst, which it must fit, and
+// returns the number of bytes written; the stream's checksum is verified.
+func gunzipInto(dst, data []byte) (int, error) {
+	zr, err := gzip.NewReader(bytes.NewReader(data))
+	if err != nil {
+		return 0, fmt.Errorf("corrupt gzip data: %v", err)
+	}
+	// Not io.ReadFull: a truncated stream also ends in ErrUnexpectedEOF,
+	// and only io.EOF means the trailer was read and matched.
+	n := 0
+	for n < len(dst) {
+		k, err := zr.Read(dst[n:])
+		n += k
+		if err == io.EOF {
+			return n, nil
+		}
+		if err != nil {
+			return n, fmt.Errorf("corrupt gzip data: %v", err)
+		}
+	}
+	// dst is full: the stream must end here.
+	for {
+		var one [1]byte
+		k, err := zr.Read(one[:])
+		switch {
+		case k > 0:
+			return n, fmt.Errorf("decompresses to more than the %#x bytes its header reserves", len(dst))
+		case err == io.EOF:
+			return n, nil
+		case err != nil:
+			return n, fmt.Errorf("corrupt gzip data: %v", err)
+		}
+	}
+}
+
+// isLinuxImage reports whether data starts with a RISC-V Image header.
+func isLinuxImage(data []byte) bool {
+	return len(data) >= imageHeaderSize && (bytes.Equal(data[0x38:0x3c], rscMagic) || bytes.Equal(data[0x30:0x38], riscvMagic))
+}
+
+// kernelHead is how much of a gzip'd kernel is decompressed to recognise
+// it: past the x86 bzImage signature, the farthest magic looked at.
+const kernelHead = 0x206
+
 // parseKernel recognises a Linux Image, Image.gz or RISC-V ELF.
 func parseKernel(data []byte, place kernelPlacement, ramSize uint64) (*program, error) {
 	if bytes.HasPrefix(data, gzipMagic) {
-		raw, err := gunzipLimit(data, ramSize)
+		head, err := gunzipHead(data, kernelHead)
 		if err != nil {
 			return nil, err
 		}
-		if bytes.HasPrefix(raw, gzipMagic) {
+		if bytes.HasPrefix(head, gzipMagic) {
 			return nil, errors.New("doubly gzip-compressed kernel")
+		}
+		if isLinuxImage(head) {
+			h, err := decodeImageHeader(head)
+			if err != nil {
+				return nil, err
+			}
+			if h.imageSize != 0 {
+				// image_size bounds the decompressed file, so the Image
+				// can be decompressed at load time, straight into RAM.
+				p, err := parseLinuxImage(head, place)
+				if err != nil {
+					return nil, err
+				}
+				p.segments[0].data, p.segments[0].gz = nil, data
+				return p, nil
+			}
+		}
+		raw, err := gunzipLimit(data, ramSize)
+		if err != nil {
+			return nil, err
 		}
 		data = raw
 	}
 	if bytes.HasPrefix(data, elfMagic) {
 		return parseELF(data)
 	}
-	if len(data) >= imageHeaderSize && (bytes.Equal(data[0x38:0x3c], rscMagic) || bytes.Equal(data[0x30:0x38], riscvMagic)) {
+	if isLinuxImage(data) {
 		return parseLinuxImage(data, place)
 	}
 	switch {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"runtime"
 	"runtime/debug"
 
 	"github.com/popek-vm/popek/devices"
@@ -11,8 +12,8 @@ import (
 )
 
 // runSlice is the instruction budget of one h.Run call: small enough that
-// hart 0 polls HTIF tohost about every millisecond, large enough that the
-// loop's overhead is noise.
+// harts poll HTIF tohost and see pause requests often, large enough that
+// the loop's overhead is noise.
 const runSlice = 1 << 16
 
 // Run runs every hart on its own goroutine until the guest powers off,
@@ -34,6 +35,11 @@ func (m *Machine) Run(ctx context.Context) (ExitStatus, error) {
 
 	stop := context.AfterFunc(ctx, func() { m.requestExit(ExitStatus{Kind: ExitCanceled}, nil) })
 	defer stop()
+	if m.htif.toHost != 0 {
+		done := make(chan struct{})
+		defer close(done)
+		go m.watchHTIF(done)
+	}
 	m.wg.Wait()
 
 	m.mu.Lock()
@@ -67,11 +73,22 @@ func (m *Machine) hartLoop(i int) {
 		m.mu.Unlock()
 	}()
 	h := m.harts[i]
-	pollHTIF := i == 0 && m.htif.toHost != 0
+	// Every hart polls, so that a hart printing through HTIF is served
+	// after its own slice whatever the others do.
+	pollHTIF := m.htif.toHost != 0
+	// With more harts than host threads, a hart spinning on a lock or on
+	// an IPI whose holder or target waits for a thread would otherwise keep
+	// its thread until the Go scheduler preempts it (10 ms). Yielding after
+	// every slice hands the thread over within a slice; with nothing else
+	// runnable it costs well under a microsecond per slice.
+	yield := len(m.harts) > 1
 	for m.waitRunnable(i) {
 		m.runThrottled(i, h)
 		if pollHTIF {
 			m.pollHTIF()
+		}
+		if yield {
+			runtime.Gosched()
 		}
 	}
 }

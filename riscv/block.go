@@ -7,8 +7,14 @@ const (
 	// maxBlocks bounds the decoded-block cache; beyond it everything is
 	// dropped and decoding starts over.
 	maxBlocks = 1 << 15
-	jcBits    = 12
-	jcMask    = 1<<jcBits - 1
+	// staleAge is how many FENCE.I generations a stale block is kept for
+	// revalidation. Linux issues a FENCE.I for every exec and module load,
+	// so a block no lookup has wanted for that long is mostly dead code
+	// (init sections, exited programs); keeping it costs memory in every
+	// idle VM.
+	staleAge = 16
+	jcBits   = 12
+	jcMask   = 1<<jcBits - 1
 )
 
 // block is a run of pre-decoded instructions from one guest-physical page,
@@ -23,19 +29,27 @@ type block struct {
 	// Successors within the same page, found by earlier executions: the
 	// fall-through and the taken edge of the final branch or JAL.
 	fall, taken *block
+	// nextInPage links the valid blocks of one page (blockCache.pages);
+	// meaningless once the block is stale.
+	nextInPage *block
 }
 
 // blockCache holds a hart's decoded blocks. A block is valid while its gen
 // equals the cache's. FENCE.I only advances gen: the stale blocks stay in
 // m and are revalidated on their next lookup if RAM still holds the same
 // instruction bits (Linux issues FENCE.I often; re-decoding everything each
-// time would dominate). Blocks known to be overwritten are deleted.
+// time would dominate). Blocks known to be overwritten are deleted, and
+// every staleAge generations those stale for longer are dropped.
 type blockCache struct {
 	gen   uint64
 	m     map[uint64]*block   // by guest-physical address, valid or stale
-	pages map[uint64][]*block // valid blocks by RAM offset of their page
+	pages map[uint64]*block   // valid blocks by RAM offset of their page (a list)
 	code  []uint64            // bitmap: RAM pages holding valid blocks
 	jc    [1 << jcBits]*block // direct-mapped front of m (valid blocks)
+	// sweptGen is gen at the last sweep; peak is the largest len(m) since m
+	// was last allocated, to tell when rebuilding it would free memory.
+	sweptGen uint64
+	peak     int
 
 	// scratch holds the single instruction decoded when a block cannot be
 	// cached (fetch from ROM/MMIO, a page with non-uniform PMP, an
@@ -49,8 +63,9 @@ type blockCache struct {
 func (c *blockCache) init(ramSize uint64) {
 	c.code = make([]uint64, (ramSize>>pageShift+63)/64)
 	c.m = make(map[uint64]*block)
-	c.pages = make(map[uint64][]*block)
+	c.pages = make(map[uint64]*block)
 	c.gen = 1
+	c.sweptGen = 1
 }
 
 func (c *blockCache) isCode(off uint64) bool {
@@ -61,12 +76,15 @@ func (c *blockCache) isCode(off uint64) bool {
 // invalidatePage deletes the blocks decoded from the RAM page at off.
 func (c *blockCache) invalidatePage(off uint64) {
 	off &^= pageMask
-	for _, b := range c.pages[off] {
+	for b := c.pages[off]; b != nil; {
 		b.gen = 0
 		delete(c.m, b.pa)
 		if j := &c.jc[(b.pa>>1)&jcMask]; *j == b {
 			*j = nil
 		}
+		next := b.nextInPage
+		b.nextInPage = nil
+		b = next
 	}
 	delete(c.pages, off)
 	p := off >> pageShift
@@ -75,16 +93,50 @@ func (c *blockCache) invalidatePage(off uint64) {
 	}
 }
 
-// flushAll makes every block stale (FENCE.I). Beyond maxBlocks the stale
-// blocks are dropped too, which bounds the cache.
+// flushAll makes every block stale (FENCE.I), dropping those stale for
+// more than staleAge generations every staleAge generations. Beyond
+// maxBlocks all are dropped, which bounds the cache.
 func (c *blockCache) flushAll() {
 	c.gen++
-	if len(c.m) >= maxBlocks {
-		clear(c.m)
-	}
 	clear(c.pages)
 	clear(c.code)
 	c.jc = [1 << jcBits]*block{}
+	switch {
+	case len(c.m) >= maxBlocks:
+		c.m = make(map[uint64]*block)
+		c.peak, c.sweptGen = 0, c.gen
+	case c.gen-c.sweptGen >= staleAge:
+		c.sweep()
+	}
+}
+
+// sweep drops the blocks stale for more than staleAge generations. It runs
+// right after a flush, when no block is valid and every page list is gone.
+// Links to dropped blocks are cut so that the collector frees them, and m
+// is rebuilt when that frees most of its table (a Go map never shrinks).
+func (c *blockCache) sweep() {
+	c.sweptGen = c.gen
+	dead := func(b *block) bool { return b != nil && c.gen-b.gen > staleAge }
+	for pa, b := range c.m {
+		if dead(b) {
+			delete(c.m, pa)
+			continue
+		}
+		if dead(b.fall) {
+			b.fall = nil
+		}
+		if dead(b.taken) {
+			b.taken = nil
+		}
+		b.nextInPage = nil
+	}
+	if len(c.m) < c.peak/4 {
+		m := make(map[uint64]*block, len(c.m))
+		for pa, b := range c.m {
+			m[pa] = b
+		}
+		c.m, c.peak = m, len(m)
+	}
 }
 
 // lookup returns the block for virtual pc, decoding it if needed. On a
@@ -148,6 +200,7 @@ func (h *Hart) blockAt(pc, pa uint64) *block {
 			c.flushAll()
 		}
 		c.m[pa] = b
+		c.peak = max(c.peak, len(c.m))
 	}
 	b.gen = c.gen
 	off := (pa - h.ramBase) &^ pageMask
@@ -156,7 +209,8 @@ func (h *Hart) blockAt(pc, pa uint64) *block {
 		c.code[p>>6] |= 1 << (p & 63)
 		h.dropStoreEntriesFor(off)
 	}
-	c.pages[off] = append(c.pages[off], b)
+	b.nextInPage = c.pages[off]
+	c.pages[off] = b
 	c.jc[(pa>>1)&jcMask] = b
 	return b
 }
