@@ -220,3 +220,20 @@ func TestParseFirmware(t *testing.T) {
 		t.Error("empty firmware accepted")
 	}
 }
+
+// TestParseKernelRawAfterFirmware: after firmware, as with QEMU's -kernel,
+// a file that is no Image or ELF is a raw binary at 0x80200000; popek's
+// own SBI boot still refuses it.
+func TestParseKernelRawAfterFirmware(t *testing.T) {
+	raw := []byte{0x73, 0x00, 0x50, 0x10, 0x6f, 0x00, 0x00, 0x00} // wfi; j .
+	p, err := parseKernel(raw, placeForFirmware, 64<<20)
+	if err != nil || p.kind != "raw" || p.entry != KernelBase || p.segments[0].addr != KernelBase || p.segments[0].memSize != uint64(len(raw)) {
+		t.Fatalf("raw kernel after firmware: %+v, %v", p, err)
+	}
+	if _, err := parseKernel(raw, placeByHeader, 64<<20); err == nil || !strings.Contains(err.Error(), "not a RISC-V") {
+		t.Errorf("raw kernel for direct boot: err = %v, want a refusal", err)
+	}
+	if _, err := parseKernel(nil, placeForFirmware, 64<<20); err == nil {
+		t.Error("empty kernel accepted after firmware")
+	}
+}

@@ -135,7 +135,8 @@ func isLinuxImage(data []byte) bool {
 // it: past the x86 bzImage signature, the farthest magic looked at.
 const kernelHead = 0x206
 
-// parseKernel recognises a Linux Image, Image.gz or RISC-V ELF.
+// parseKernel recognises a Linux Image, Image.gz or RISC-V ELF; after
+// firmware, any other file is a raw binary.
 func parseKernel(data []byte, place kernelPlacement, ramSize uint64) (*program, error) {
 	if bytes.HasPrefix(data, gzipMagic) {
 		head, err := gunzipHead(data, kernelHead)
@@ -178,6 +179,12 @@ func parseKernel(data []byte, place kernelPlacement, ramSize uint64) (*program, 
 		return nil, errors.New("this is an arm64 Linux Image; popek needs a RISC-V (riscv64) kernel")
 	case len(data) >= 0x206 && bytes.Equal(data[0x202:0x206], bzImageHdr):
 		return nil, errors.New("this is an x86 bzImage; popek needs a RISC-V (riscv64) kernel")
+	}
+	if place == placeForFirmware && len(data) > 0 {
+		// As QEMU's -kernel after firmware: anything else is a raw binary
+		// (U-Boot's u-boot.bin, say) at the address the firmware jumps to.
+		return &program{kind: "raw", entry: KernelBase,
+			segments: []segment{{addr: KernelBase, data: data, memSize: uint64(len(data))}}}, nil
 	}
 	return nil, errors.New("not a RISC-V Linux Image, Image.gz or ELF file")
 }

@@ -17,6 +17,9 @@ import (
 const (
 	openSBIJump = "/usr/lib/riscv64-linux-gnu/opensbi/generic/fw_jump.bin"
 	uBootSMode  = "/usr/lib/u-boot/qemu-riscv64_smode/uboot.elf"
+	// uBootSModeRaw is the same U-Boot as a raw binary, which -kernel
+	// loads at 0x80200000 as QEMU's does.
+	uBootSModeRaw = "/usr/lib/u-boot/qemu-riscv64_smode/u-boot.bin"
 )
 
 // TestRunUBootBootsLinuxFromDisk is the classic firmware chain, unmodified:
@@ -31,7 +34,7 @@ func TestRunUBootBootsLinuxFromDisk(t *testing.T) {
 	if err != nil {
 		t.Skip("no mke2fs (Debian package e2fsprogs)")
 	}
-	for _, f := range []string{openSBIJump, uBootSMode} {
+	for _, f := range []string{openSBIJump, uBootSMode, uBootSModeRaw} {
 		if _, err := os.Stat(f); err != nil {
 			t.Skipf("%s missing (Debian packages opensbi, u-boot-qemu)", f)
 		}
@@ -58,7 +61,13 @@ func TestRunUBootBootsLinuxFromDisk(t *testing.T) {
 		t.Fatalf("mke2fs: %v\n%s", err, out)
 	}
 
-	g := startRun(t, "--bios", openSBIJump, "--kernel", uBootSMode, "--drive", "file="+disk, "--rng=false")
+	for _, uboot := range []string{uBootSMode, uBootSModeRaw} {
+		t.Run(filepath.Base(uboot), func(t *testing.T) { bootUBoot(t, uboot, disk) })
+	}
+}
+
+func bootUBoot(t *testing.T, uboot, disk string) {
+	g := startRun(t, "--bios", openSBIJump, "--kernel", uboot, "--drive", "file="+disk+",readonly=on", "--rng=false")
 	g.wait(t, "Hit any key to stop autoboot", 1)
 	g.in.WriteString("\r")
 	g.wait(t, "=> ", 1)
