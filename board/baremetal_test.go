@@ -66,6 +66,32 @@ type panicDevice struct{ virtio.RNG }
 
 func (panicDevice) ReadConfig(off uint64, p []byte) { panic("config read bug") }
 
+// TestELFHeadersBelowRAM runs a program linked as riscv-tests links its
+// tests with Debian's toolchain: its first LOAD segment starts a page below
+// DRAM with the ELF headers, which no section holds. popek leaves them out,
+// as QEMU does, instead of refusing the file.
+func TestELFHeadersBelowRAM(t *testing.T) {
+	elf := buildTestProgramWith(t, "tohost_fail", "testdata/link_headers.ld")
+	p, err := parseELF(elf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.segments[0].addr < DRAMBase {
+		t.Fatalf("first segment at %#x, below RAM", p.segments[0].addr)
+	}
+	log := newConsoleLog()
+	m, err := New(Config{Harts: 1, MemSize: 32 << 20, Boot: BootBare, Kernel: elf, Console: log})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute) // a hang guard only
+	defer cancel()
+	if res := <-start(ctx, m, log); res.err != nil || res.st != (ExitStatus{Kind: ExitToHost, Code: 21}) {
+		t.Errorf("Run = %v, %v; want tohost code 21 (console %q)", res.st, res.err, log.String())
+	}
+}
+
 func TestHartPanicBecomesError(t *testing.T) {
 	elf := buildTestProgram(t, "vpanic")
 	m, err := New(Config{Harts: 1, MemSize: 16 << 20, Boot: BootBare, Kernel: elf, Devices: []virtio.Device{&panicDevice{}}})

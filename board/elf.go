@@ -47,7 +47,16 @@ func parseELF(data []byte) (p *program, err error) {
 		if _, err := io.ReadFull(ph.Open(), buf); err != nil {
 			return nil, fmt.Errorf("corrupt ELF file: segment %d: %v", i, err)
 		}
-		p.segments = append(p.segments, segment{addr: ph.Paddr, data: buf, memSize: ph.Memsz})
+		seg := segment{addr: ph.Paddr, data: buf, memSize: ph.Memsz}
+		if trim := headerPrefix(f, ph); trim > 0 && ph.Paddr < DRAMBase && ph.Paddr+trim >= DRAMBase {
+			// Linkers put the ELF and program headers in the first
+			// segment, before its first section: with a build-id note
+			// at the start of RAM they land below it. No section holds
+			// them, so, as QEMU does, leave them out instead of
+			// refusing the file.
+			seg = segment{addr: ph.Paddr + trim, data: buf[trim:], memSize: ph.Memsz - trim}
+		}
+		p.segments = append(p.segments, seg)
 	}
 	if len(p.segments) == 0 {
 		return nil, fmt.Errorf("ELF file has no loadable segments")
@@ -74,4 +83,25 @@ func toHostAddr(f *elf.File) uint64 {
 		}
 	}
 	return 0
+}
+
+// headerPrefix is how many bytes at the start of a segment that begins at
+// file offset 0 no allocated section covers (the headers), or 0.
+func headerPrefix(f *elf.File, ph *elf.Prog) uint64 {
+	if ph.Off != 0 {
+		return 0
+	}
+	lo := uint64(0)
+	for _, s := range f.Sections {
+		if s.Flags&elf.SHF_ALLOC == 0 || s.Addr < ph.Vaddr || s.Addr >= ph.Vaddr+ph.Memsz {
+			continue
+		}
+		if off := s.Addr - ph.Vaddr; lo == 0 || off < lo {
+			lo = off
+		}
+	}
+	if lo > ph.Filesz {
+		return 0
+	}
+	return lo
 }

@@ -88,13 +88,20 @@ func start(ctx context.Context, m *Machine, log *consoleLog) <-chan runResult {
 // the RISC-V cross toolchain, skipping the test when it is not installed.
 func buildTestProgram(t *testing.T, name string) []byte {
 	t.Helper()
+	return buildTestProgramWith(t, name, "testdata/link.ld")
+}
+
+// buildTestProgramWith links testdata/NAME.S with the given script and the
+// toolchain's default build-id note.
+func buildTestProgramWith(t *testing.T, name, script string) []byte {
+	t.Helper()
 	gcc, err := exec.LookPath("riscv64-linux-gnu-gcc")
 	if err != nil {
 		t.Skip("riscv64-linux-gnu-gcc not installed")
 	}
 	out := filepath.Join(t.TempDir(), name+".elf")
 	cmd := exec.Command(gcc, "-nostdlib", "-nostartfiles", "-static", "-no-pie", "-march=rv64gc", "-mabi=lp64",
-		"-Wl,--no-warn-rwx-segments", "-T", "testdata/link.ld", "testdata/"+name+".S", "-o", out)
+		"-Wl,--no-warn-rwx-segments", "-Wl,--build-id", "-T", script, "testdata/"+name+".S", "-o", out)
 	if msg, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("assembling %s: %v\n%s", name, err, msg)
 	}

@@ -77,6 +77,15 @@ func (h *Hart) csrRead(num uint16) (uint64, bool) {
 
 	case csrMvendorid, csrMarchid, csrMimpid, csrMconfigptr, csrMseccfg:
 		return 0, true
+	case csrTselect, csrTdata1, csrTdata2, csrTdata3:
+		// A trigger module with no triggers: tselect stays 0 and
+		// tdata1.type=0 says "no trigger at this tselect" (Sdtrig), so
+		// software that probes by writing tselect/tdata1 and reading
+		// back (OpenSBI, debuggers, riscv-tests' breakpoint) finds none
+		// instead of taking an illegal-instruction trap.
+		return 0, true
+	case csrTinfo:
+		return 1, true // only type 0 (no trigger) is supported
 	case csrMhartid:
 		return h.hartID, true
 	case csrMstatus:
@@ -193,6 +202,9 @@ func (h *Hart) csrWrite(num uint16, v uint64) bool {
 
 	case csrMseccfg, csrMisa:
 		// No Smepmp; misa is read-only.
+	case csrTselect, csrTdata1, csrTdata2, csrTdata3, csrTinfo:
+		// No triggers: every field is read-only zero (tinfo is
+		// read-only), so writes are ignored.
 	case csrMstatus:
 		h.setMstatus(v)
 	case csrMedeleg:

@@ -49,6 +49,13 @@ const (
 	csrPmpaddr0      = 0x3B0 // ..0x3EF
 	csrMseccfg       = 0x747
 
+	// Sdtrig trigger CSRs, present with zero triggers (see csr.go).
+	csrTselect = 0x7A0
+	csrTdata1  = 0x7A1
+	csrTdata2  = 0x7A2
+	csrTdata3  = 0x7A3
+	csrTinfo   = 0x7A4
+
 	csrMcycle      = 0xB00
 	csrMinstret    = 0xB02
 	csrMhpmcounter = 0xB03 // ..0xB1F

@@ -117,6 +117,15 @@ func (h *Hart) checkIRQ() {
 	}
 }
 
+// wfiWakeAlways are the pending bits that end a WFI even when mie does not
+// enable them. WFI may resume for any reason (privileged spec, "Wait for
+// Interrupt"); software interrupts are only ever raised on purpose, so
+// waking on them costs an idle guest nothing, and code that sets SSIP/MSIP
+// and then waits with the interrupt masked (riscv-tests' rv64si-p-wfi) does
+// not hang. Timer and external bits stay gated by mie: they can remain
+// pending while disabled, and waking on them would spin an idle Linux.
+const wfiWakeAlways = mipSSIP | mipMSIP
+
 // service handles everything the attention flag may signal: cross-hart
 // requests, SSIP, timers and interrupts. It runs between blocks.
 func (h *Hart) service() {
@@ -134,7 +143,7 @@ func (h *Hart) service() {
 		h.csr.mip &^= mipSSIP
 	}
 	h.updateTimers()
-	if h.waiting && h.mipValue()&h.csr.mie != 0 {
+	if h.waiting && h.mipValue()&(h.csr.mie|wfiWakeAlways) != 0 {
 		h.waiting = false // WFI wakes even when interrupts are disabled
 	}
 	if cause, ok := h.pendingInterrupt(); ok {

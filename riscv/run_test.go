@@ -91,6 +91,41 @@ func TestWFIWakesOnInterruptEvenWhenDisabled(t *testing.T) {
 	}
 }
 
+// A pending software interrupt ends a WFI even when mie does not enable it
+// (riscv-tests rv64si-p-wfi sets SSIP with sie=0 and waits); pending but
+// disabled timer or external interrupts keep the hart asleep.
+func TestWFIPendingButNotEnabled(t *testing.T) {
+	cases := []struct {
+		name  string
+		mip   uint64
+		wakes bool
+	}{
+		{"SSIP", mipSSIP, true},
+		{"MSIP", mipMSIP, true},
+		{"SEIP", mipSEIP, false},
+		{"STIP", mipSTIP, false},
+	}
+	for _, c := range cases {
+		e := newEnv(t)
+		e.program(cat(w(wfi, addi(a0, zero, 9)), haltSeq())...)
+		e.h.csr.mie = 0
+		e.h.csr.mip = c.mip
+		hangGuard(t, e.h)
+		done := make(chan uint64)
+		go func() { done <- e.h.Run(0) }()
+		if !c.wakes {
+			for !e.h.asleep.Load() {
+				time.Sleep(time.Millisecond)
+			}
+			e.h.Stop()
+		}
+		<-done
+		if woke := e.h.X[a0] == 9; woke != c.wakes {
+			t.Errorf("%s pending, mie=0: WFI resumed %v, want %v", c.name, woke, c.wakes)
+		}
+	}
+}
+
 func TestWFITakesEnabledInterrupt(t *testing.T) {
 	e := newEnv(t)
 	e.program(cat(w(wfi, addi(a0, zero, 9)), haltSeq())...)
