@@ -28,12 +28,28 @@ func alignDown(v, a uint64) uint64 { return v &^ (a - 1) }
 
 // placeHigh puts size bytes as high as possible below limit, page aligned.
 func placeHigh(limit, size, floor uint64) (uint64, bool) {
+	return placeHighAligned(limit, size, floor, pageSize)
+}
+
+// placeHighAligned puts size bytes as high as possible below limit, at a
+// multiple of align.
+func placeHighAligned(limit, size, floor, align uint64) (uint64, bool) {
 	if floor > limit || size > limit-floor {
 		return 0, false
 	}
-	start := alignDown(limit-size, pageSize)
+	start := alignDown(limit-size, align)
 	return start, start >= floor
 }
+
+// fdtAlign is where the device tree goes, as on QEMU's virt: at a 2 MiB
+// boundary below the end of RAM. Firmware edits the tree in place and
+// grows it (OpenSBI's fw_dynamic adds reserved-memory nodes): a tree in the
+// last page of RAM would grow past it.
+const fdtAlign = 2 << 20
+
+// fdtSlack is the least room left above the tree when RAM is too small for
+// the 2 MiB placement.
+const fdtSlack = 64 << 10
 
 // planLayout places the initrd and device tree above the programs, top-down
 // from the end of RAM, then checks that nothing overlaps or leaves RAM.
@@ -66,7 +82,10 @@ func planLayout(ramBase, ramSize uint64, firmware, kernel *program, initrd []byt
 		return nil, err
 	}
 	fdtReserve := (uint64(len(probe)) + pageSize - 1) &^ (pageSize - 1)
-	fdtAddr, ok := placeHigh(ramEnd, fdtReserve, floor)
+	fdtAddr, ok := placeHighAligned(ramEnd, fdtReserve, floor, fdtAlign)
+	if !ok {
+		fdtAddr, ok = placeHigh(ramEnd, fdtReserve+fdtSlack, floor)
+	}
 	if !ok {
 		return nil, fmt.Errorf("no room for the device tree: %d MiB of memory is too small", ramSize>>20)
 	}

@@ -25,8 +25,17 @@ func TestPlanLayout(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if l.fdtAddr != ramEnd-pageSize {
-		t.Errorf("fdt at %#x, want the last page %#x", l.fdtAddr, ramEnd-pageSize)
+	// As on QEMU: at a 2 MiB boundary, leaving firmware room to grow it.
+	if l.fdtAddr != ramEnd-fdtAlign {
+		t.Errorf("fdt at %#x, want %#x", l.fdtAddr, ramEnd-fdtAlign)
+	}
+	// Without room for that, page aligned with fdtSlack above it.
+	tight, err := planLayout(DRAMBase, ramSize, nil, rawProgram(KernelBase, ramSize-3<<20), nil, fixedTree(3000))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := alignDown(ramEnd-pageSize-fdtSlack, pageSize); tight.fdtAddr != want {
+		t.Errorf("tight fdt at %#x, want %#x", tight.fdtAddr, want)
 	}
 	if l.initrdStart%pageSize != 0 || l.initrdEnd != l.initrdStart+5000 || l.initrdEnd > l.fdtAddr {
 		t.Errorf("initrd %#x-%#x vs fdt %#x", l.initrdStart, l.initrdEnd, l.fdtAddr)
