@@ -354,6 +354,7 @@ func TestOpenAPIDocument(t *testing.T) {
 		"post /v1/vms/{name}/snapshots", "get /v1/vms/{name}/snapshots",
 		"delete /v1/vms/{name}/snapshots/{snap}", "post /v1/vms/{name}/snapshots/{snap}/revert",
 		"post /v1/templates", "get /v1/templates", "delete /v1/templates/{name}",
+		"post /v1/vms/{name}/migrate", "post /v1/migrations",
 	}
 	n := 0
 	for _, ops := range doc.Paths {

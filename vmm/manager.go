@@ -54,6 +54,10 @@ type Manager struct {
 	// opened (verified) for cloning.
 	tmplMu    sync.Mutex
 	tmplCache map[string]*snapshot.Snapshot
+
+	// incoming holds the names of VMs being received by live migration
+	// (guarded by mu): Create refuses them until the migration ends.
+	incoming map[string]bool
 }
 
 // reserveProcs accounts for n more (or, negative, fewer) running vCPUs and
@@ -90,7 +94,8 @@ func Open(opts Options) (*Manager, error) {
 		log = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
 	m := &Manager{opts: opts, log: log, store: st, sched: NewScheduler(opts.CPUCapacity),
-		events: newEventLog(), vms: map[string]*VM{}, tmplCache: map[string]*snapshot.Snapshot{}}
+		events: newEventLog(), vms: map[string]*VM{}, tmplCache: map[string]*snapshot.Snapshot{},
+		incoming: map[string]bool{}}
 	recs, bad, err := st.loadAll()
 	if err != nil {
 		return nil, err
@@ -202,7 +207,7 @@ func (m *Manager) Create(cfg *Config) (VMInfo, error) {
 	if m.closed {
 		return VMInfo{}, errorf(KindConflict, "the daemon is shutting down")
 	}
-	if _, dup := m.vms[c.Name]; dup {
+	if _, dup := m.vms[c.Name]; dup || m.incoming[c.Name] {
 		return VMInfo{}, errorf(KindConflict, "a VM named %q already exists", c.Name)
 	}
 	// Files left by an earlier VM of this name (a crash while deleting it).

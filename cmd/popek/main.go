@@ -61,5 +61,6 @@ func newRootCommand(stdin *os.File, stdout, stderr io.Writer) *cobra.Command {
 	root.SetErr(stderr)
 	root.AddCommand(append([]*cobra.Command{newRunCommand(stdin, stdout, stderr), newVersionCommand(stdout)}, newDaemonCommands(stdin, stdout, stderr)...)...)
 	root.AddCommand(newSnapshotCommand(stdout))
+	root.AddCommand(newMigrateCommand(stdout))
 	return root
 }
