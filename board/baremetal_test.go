@@ -256,3 +256,18 @@ func TestNewErrors(t *testing.T) {
 		t.Errorf("9 devices: err %v, %d closed", err, closed)
 	}
 }
+
+// TestMemMerge: guest RAM is offered to KSM unless Config.NoMemMerge.
+func TestMemMerge(t *testing.T) {
+	elf := buildTestProgram(t, "spin")
+	for _, no := range []bool{false, true} {
+		m, err := New(Config{Harts: 1, MemSize: 8 << 20, Boot: BootBare, Kernel: elf, NoMemMerge: no})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := m.ram.Mergeable(); got == no {
+			t.Errorf("NoMemMerge %v: RAM mergeable %v", no, got)
+		}
+		m.Close()
+	}
+}

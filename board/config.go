@@ -60,6 +60,11 @@ type Config struct {
 	RNGSeed []byte
 	// Throttle, when set, runs after every hart run slice (see SliceHook).
 	Throttle SliceHook
+	// NoMemMerge keeps guest RAM out of the host kernel's same-page
+	// merging (KSM), which is on by default as QEMU's mem-merge: merged
+	// pages save memory across VMs but let one guest time another's
+	// writes to a shared page.
+	NoMemMerge bool
 }
 
 // MinMemSize is the least RAM a machine accepts.

@@ -117,6 +117,9 @@ func New(cfg Config) (m *Machine, err error) {
 	if err != nil {
 		return nil, err
 	}
+	if cfg.NoMemMerge {
+		ram.SetMergeable(false)
+	}
 	m = &Machine{cfg: cfg, ram: ram, clock: vclock.New()}
 	m.cond = sync.NewCond(&m.mu)
 	m.out = &syncWriter{w: cfg.Console}

@@ -63,6 +63,9 @@ func Restore(cfg Config, st *MachineState, ram RAMSource) (m *Machine, err error
 	if r, err = ram(DRAMBase, cs.MemSize); err != nil {
 		return nil, fmt.Errorf("restore: guest RAM: %w", err)
 	}
+	if cfg.NoMemMerge {
+		r.SetMergeable(false)
+	}
 	if r.Base() != DRAMBase || r.Size() != cs.MemSize {
 		return nil, fmt.Errorf("restore: RAM source gave %#x+%#x, want %#x+%#x", r.Base(), r.Size(), uint64(DRAMBase), cs.MemSize)
 	}

@@ -33,7 +33,9 @@ func NewFromFile(base uint64, f *os.File, size uint64) (*RAM, error) {
 		return nil, fmt.Errorf("mem: mmap %s: %w", f.Name(), err)
 	}
 	pages := size / PageSize
-	return &RAM{base: base, size: size, data: data, dirty: make([]atomic.Uint64, (pages+63)/64), fileBacked: true}, nil
+	r := &RAM{base: base, size: size, data: data, dirty: make([]atomic.Uint64, (pages+63)/64), fileBacked: true}
+	r.SetMergeable(true) // the pages guests write become anonymous copies KSM can merge
+	return r, nil
 }
 
 // MapFile replaces the guest pages [paddr, paddr+n) with a private mapping
@@ -55,6 +57,9 @@ func (r *RAM) MapFile(paddr uint64, f *os.File, off int64, n uint64) error {
 		return fmt.Errorf("mem: mmap %s at %#x: %w", f.Name(), paddr, err)
 	}
 	r.fileBacked = true
+	if r.mergeable {
+		r.advise(r.data[paddr-r.base:][:n], true)
+	}
 	return nil
 }
 
@@ -69,6 +74,9 @@ func (r *RAM) mapAnonymous(off, n uint64) error {
 		unix.MAP_PRIVATE|unix.MAP_ANONYMOUS|unix.MAP_NORESERVE|unix.MAP_FIXED)
 	if err != nil {
 		return fmt.Errorf("mem: remap %#x+%#x: %w", r.base+off, n, err)
+	}
+	if r.mergeable {
+		r.advise(r.data[off:][:n], true)
 	}
 	return nil
 }

@@ -29,6 +29,9 @@ type RAM struct {
 	// (NewFromFile, MapFile), where MADV_DONTNEED would bring back the
 	// file's bytes instead of zeroes.
 	fileBacked bool
+	// mergeable says the pages are offered to the kernel's same-page
+	// merging (KSM); remapped ranges are offered again.
+	mergeable bool
 }
 
 // New maps size bytes of zeroed guest RAM at guest-physical base.
@@ -45,8 +48,35 @@ func New(base, size uint64) (*RAM, error) {
 		return nil, fmt.Errorf("mem: mmap %d bytes of guest RAM: %w", size, err)
 	}
 	pages := size / PageSize
-	return &RAM{base: base, size: size, data: data, dirty: make([]atomic.Uint64, (pages+63)/64)}, nil
+	r := &RAM{base: base, size: size, data: data, dirty: make([]atomic.Uint64, (pages+63)/64)}
+	r.SetMergeable(true)
+	return r, nil
 }
+
+// SetMergeable offers the RAM's pages to the kernel's same-page merging
+// (KSM), or withdraws them: with KSM running (/sys/kernel/mm/ksm/run = 1),
+// identical pages of all the VMs on the host (zeroed pages, the same
+// kernel and libraries) are kept once, copy-on-write, which is how QEMU's
+// default mem-merge=on overcommits memory. New RAM is mergeable. It fails
+// only where the host kernel has no KSM; the RAM works the same either way.
+func (r *RAM) SetMergeable(on bool) error {
+	r.mergeable = on
+	return r.advise(r.data, on)
+}
+
+func (r *RAM) advise(b []byte, on bool) error {
+	advice := unix.MADV_UNMERGEABLE
+	if on {
+		advice = unix.MADV_MERGEABLE
+	}
+	if err := unix.Madvise(b, advice); err != nil {
+		return fmt.Errorf("mem: same-page merging: %w", err)
+	}
+	return nil
+}
+
+// Mergeable reports whether the pages are offered to same-page merging.
+func (r *RAM) Mergeable() bool { return r.mergeable }
 
 // Close unmaps the RAM. The RAM must not be used afterwards.
 func (r *RAM) Close() error {

@@ -32,6 +32,9 @@ type RestoreOptions struct {
 	// BootImages loads the snapshot's kernel, initrd and firmware into the
 	// machine's Config, so the guest can be rebooted from them.
 	BootImages bool
+	// NoMemMerge keeps the guest's RAM out of the host's same-page
+	// merging (board.Config.NoMemMerge).
+	NoMemMerge bool
 }
 
 // Restore builds a machine from the snapshot, ready to Run: the guest
@@ -55,7 +58,7 @@ func (s *Snapshot) restore(o RestoreOptions, id *identity) (*board.Machine, erro
 			return nil, fmt.Errorf("clone %s: %w", s.Dir, err)
 		}
 	}
-	cfg := board.Config{Devices: devs, Console: o.Console, Throttle: o.Throttle}
+	cfg := board.Config{Devices: devs, Console: o.Console, Throttle: o.Throttle, NoMemMerge: o.NoMemMerge}
 	if o.BootImages {
 		bc, err := s.BootConfig()
 		if err != nil {

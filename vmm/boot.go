@@ -51,7 +51,8 @@ func newBootSpec(c *Config, backends Backends, guest *defaultGuest) (*bootSpec, 
 		return nil, errorf(KindInvalid, "%v", err)
 	}
 	s := &bootSpec{cfg: c, backends: backends}
-	s.board = board.Config{Harts: c.VCPUs, MemSize: mem, Cmdline: c.Cmdline, MMU: c.MMU}
+	s.board = board.Config{Harts: c.VCPUs, MemSize: mem, Cmdline: c.Cmdline, MMU: c.MMU,
+		NoMemMerge: c.MemMerge != nil && !*c.MemMerge}
 	read := func(field, path string) ([]byte, error) {
 		b, err := os.ReadFile(path)
 		if err != nil {

@@ -36,6 +36,9 @@ type Config struct {
 	MMU string `json:"mmu,omitempty" yaml:"mmu,omitempty"`
 	// RNG adds a virtio entropy device (default true).
 	RNG *bool `json:"rng,omitempty" yaml:"rng,omitempty"`
+	// MemMerge offers guest RAM to the host's same-page merging (KSM;
+	// default true, as QEMU's mem-merge).
+	MemMerge *bool `json:"mem_merge,omitempty" yaml:"mem_merge,omitempty"`
 	// NoReboot stops the VM when the guest reboots instead of restarting it.
 	NoReboot bool `json:"no_reboot,omitempty" yaml:"no_reboot,omitempty"`
 	// Autostart starts the VM when the daemon starts.
@@ -441,6 +444,10 @@ func (c *Config) Clone() *Config {
 	if c.RNG != nil {
 		v := *c.RNG
 		out.RNG = &v
+	}
+	if c.MemMerge != nil {
+		v := *c.MemMerge
+		out.MemMerge = &v
 	}
 	out.Drives = append([]DriveConfig(nil), c.Drives...)
 	for i := range out.Drives {

@@ -267,3 +267,31 @@ func TestResolvePathsAndClone(t *testing.T) {
 		t.Fatal("Clone shares memory with the original")
 	}
 }
+
+// TestMemMergeConfig: mem_merge defaults to on and false reaches the board.
+func TestMemMergeConfig(t *testing.T) {
+	for _, tc := range []struct {
+		doc     string
+		noMerge bool
+	}{
+		{"name: a\n", false},
+		{"name: a\nmem_merge: true\n", false},
+		{"name: a\nmem_merge: false\n", true},
+	} {
+		c, err := ParseConfig([]byte(tc.doc))
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.ApplyDefaults()
+		spec, err := newBootSpec(c, Backends{}, &defaultGuest{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if spec.board.NoMemMerge != tc.noMerge {
+			t.Errorf("%q: NoMemMerge %v, want %v", tc.doc, spec.board.NoMemMerge, tc.noMerge)
+		}
+		if cl := c.Clone(); (cl.MemMerge == nil) != (c.MemMerge == nil) || (cl.MemMerge != nil && cl.MemMerge == c.MemMerge) {
+			t.Errorf("%q: Clone does not deep-copy mem_merge", tc.doc)
+		}
+	}
+}

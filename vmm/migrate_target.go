@@ -202,6 +202,9 @@ func (rx *migReceiver) accept(h *migHello) (*bootSpec, error) {
 	if rx.ram, err = mem.New(board.DRAMBase, memSize); err != nil {
 		return nil, errorf(KindInternal, "guest RAM: %v", err)
 	}
+	if spec.board.NoMemMerge {
+		rx.ram.SetMergeable(false)
+	}
 	rx.cfg = c
 	return spec, nil
 }

@@ -149,7 +149,7 @@ func restoreBuilder(s *snapshot.Snapshot, clone bool) machineBuilder {
 	return func(r *vmRun) (*board.Machine, []*hartProbe, []disk, error) {
 		probes, hook := r.newProbes()
 		b := &deviceBuilder{spec: r.spec}
-		ro := snapshot.RestoreOptions{Console: r.vm.console, Throttle: hook, Device: b.device}
+		ro := snapshot.RestoreOptions{Console: r.vm.console, Throttle: hook, Device: b.device, NoMemMerge: r.spec.board.NoMemMerge}
 		var m *board.Machine
 		var err error
 		if clone {

@@ -27,7 +27,7 @@ type runOptions struct {
 	memory                        string
 	devices                       []deviceFlag // --drive, --net, --share in order
 	vsock                         string
-	rng, noReboot                 bool
+	rng, noReboot, memMerge       bool
 	mmu                           string
 }
 
@@ -59,10 +59,11 @@ func addRunFlags(f *pflag.FlagSet, o *runOptions) {
 	f.IntVar(&o.smp, "smp", 1, "number of harts (1..32)")
 	f.StringVarP(&o.memory, "memory", "m", "256M", "RAM size, with K, M or G suffix")
 	f.Var(deviceFlags{"drive", &o.devices}, "drive", "virtio disk: file=PATH[,readonly=on][,serial=ID][,overlay=PATH] (repeatable)")
-	f.Var(deviceFlags{"net", &o.devices}, "net", "virtio network: user[,hostfwd=tcp::HOSTPORT-:GUESTPORT][,mac=MAC], or switch=NAME[,mac=MAC] (a switch joins NICs of this one process) (repeatable)")
+	f.Var(deviceFlags{"net", &o.devices}, "net", "virtio network: user[,hostfwd=tcp::HOSTPORT-:GUESTPORT][,mac=MAC], or switch=NAME[,mac=MAC] (the host-wide switch NAME, shared with the user's other popek processes) (repeatable)")
 	f.Var(deviceFlags{"share", &o.devices}, "share", "share a host directory over 9p: PATH[:TAG][,readonly=on|,ro] (repeatable)")
 	f.StringVar(&o.vsock, "vsock", "", "virtio-vsock: cid=N,uds=PATH (N >= 3; the host connects to PATH and sends \"CONNECT <port>\\n\"; guest connections to host port P go to PATH_P)")
 	f.BoolVar(&o.rng, "rng", true, "virtio entropy device")
+	f.BoolVar(&o.memMerge, "mem-merge", true, "offer guest RAM to the host's same-page merging (KSM), as QEMU's mem-merge")
 	f.BoolVar(&o.noReboot, "no-reboot", false, "exit instead of rebooting when the guest reboots")
 	f.StringVar(&o.mmu, "mmu", "sv57", "widest address translation mode offered: sv39, sv48 or sv57")
 }
@@ -74,7 +75,7 @@ type machineSpec struct {
 	vsock *vsockSpec   // after devs, before the RNG
 	rng   bool
 	// switches outlive boots: a rebooted guest rejoins the same segments.
-	// They connect only the NICs of this process.
+	// They are host-wide (vswitch.DefaultHostDir).
 	switches *vswitch.Registry
 	macSeed  string // per process, so two popek runs get distinct MACs
 }
@@ -89,7 +90,7 @@ func buildSpec(o *runOptions, console io.Writer) (*machineSpec, error) {
 		return nil, fmt.Errorf("--memory: %v", err)
 	}
 	s := &machineSpec{rng: o.rng, switches: vswitch.NewRegistry(vswitch.Options{HostDir: vswitch.DefaultHostDir()}), macSeed: runMACSeed()}
-	s.cfg = board.Config{Harts: o.smp, MemSize: memSize, Cmdline: o.cmdline, Console: console, MMU: o.mmu}
+	s.cfg = board.Config{Harts: o.smp, MemSize: memSize, Cmdline: o.cmdline, Console: console, MMU: o.mmu, NoMemMerge: !o.memMerge}
 	read := func(flag, path string) ([]byte, error) {
 		b, err := os.ReadFile(path)
 		if err != nil {

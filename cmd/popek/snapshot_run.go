@@ -285,7 +285,7 @@ func restoreMachine(o *runOptions, sf *snapshotFlags, snap *snapshot.Snapshot, c
 	if err := rb.checkShares(snap.Manifest.VM.Devices); err != nil {
 		return nil, nil, err
 	}
-	m, err := snap.Restore(snapshot.RestoreOptions{Console: console, DiskDir: diskDir, Device: rb.device, BootImages: true})
+	m, err := snap.Restore(snapshot.RestoreOptions{Console: console, DiskDir: diskDir, Device: rb.device, BootImages: true, NoMemMerge: !o.memMerge})
 	if err != nil {
 		return nil, nil, err
 	}
