@@ -7,7 +7,7 @@ set -euo pipefail
 cd "$(dirname "$0")"
 export PATH="/usr/local/go/bin:$PATH"
 
-pkgs=(gcc-riscv64-linux-gnu binutils-riscv64-linux-gnu qemu-system-misc qemu-user opensbi u-boot-qemu device-tree-compiler e2fsprogs)
+pkgs=(gcc-riscv64-linux-gnu binutils-riscv64-linux-gnu qemu-system-misc qemu-user qemu-utils opensbi u-boot-qemu device-tree-compiler e2fsprogs)
 missing=()
 for p in "${pkgs[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

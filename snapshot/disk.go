@@ -95,7 +95,7 @@ func freezeDisk(tmp string, slot int, d snapshotDisk) (*BlockSpec, []string, err
 		return nil, nil, err
 	}
 	if c.Overlay == "" {
-		return spec, nil, nil // read-only raw disk: nothing changes it
+		return spec, nil, nil // read-only disk (raw or qcow2): nothing changes it
 	}
 	spec.Overlay = fmt.Sprintf("%s/%d.ovl", disksDir, slot)
 	if err := copySparse(c.Overlay, filepath.Join(tmp, filepath.FromSlash(spec.Overlay)), 0o444); err != nil {

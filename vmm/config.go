@@ -14,6 +14,7 @@ import (
 	"strings"
 
 	"github.com/popek-vm/popek/board"
+	"github.com/popek-vm/popek/devices/virtio"
 	"go.yaml.in/yaml/v3"
 )
 
@@ -63,7 +64,9 @@ type Config struct {
 	CPUCap int `json:"cpu_cap,omitempty" yaml:"cpu_cap,omitempty"`
 }
 
-// DriveConfig is one virtio disk.
+// DriveConfig is one virtio disk. File is a raw image or a qcow2 image
+// (detected by its magic, so there is no format field); qcow2 is only
+// read, so it needs ReadOnly or an Overlay.
 type DriveConfig struct {
 	File     string `json:"file" yaml:"file"`
 	ReadOnly bool   `json:"readonly,omitempty" yaml:"readonly,omitempty"`
@@ -423,7 +426,14 @@ func (c *Config) CheckHost() error {
 	file("initrd", c.Initrd)
 	file("bios", c.BIOS)
 	for i, d := range c.Drives {
-		file(fmt.Sprintf("drives[%d].file", i), d.File)
+		f := fmt.Sprintf("drives[%d].file", i)
+		file(f, d.File)
+		// qcow2 is detected by its magic (no format field) and only read.
+		if d.File != "" && !d.ReadOnly && d.Overlay == "" {
+			if format, err := virtio.DiskFormat(d.File); err == nil && format == "qcow2" {
+				errs = append(errs, fmt.Sprintf("%s: %s is a qcow2 image, which popek only reads: set overlay: PATH (a copy-on-write file for the guest's writes) or readonly: true", f, d.File))
+			}
+		}
 	}
 	for i, s := range c.Shares {
 		if fi, err := os.Stat(s.Path); err != nil {

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"net"
 
@@ -14,7 +15,19 @@ var defaultMAC = net.HardwareAddr{0x52, 0x54, 0x00, 0x12, 0x34, 0x56}
 
 // newBlockDevice opens a --drive image as a virtio-blk disk.
 func newBlockDevice(d driveSpec) (virtio.Device, error) {
+	if d.Format != "" {
+		got, err := virtio.DiskFormat(d.File)
+		if err != nil {
+			return nil, fmt.Errorf("--drive %s: %v", d.File, err)
+		}
+		if got != d.Format {
+			return nil, fmt.Errorf("--drive %s: format=%s, but the file is a %s image (popek detects the format; format= may be left out)", d.File, d.Format, got)
+		}
+	}
 	blk, err := virtio.NewBlock(virtio.BlockConfig{Path: d.File, ReadOnly: d.ReadOnly, Serial: d.Serial, Overlay: d.Overlay})
+	if errors.Is(err, virtio.ErrWritableQcow2) {
+		return nil, fmt.Errorf("--drive %s: a qcow2 image is only read, never written: add overlay=PATH (a copy-on-write file that takes the guest's writes) or readonly=on", d.File)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("--drive %s: %v", d.File, err)
 	}

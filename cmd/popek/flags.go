@@ -38,9 +38,10 @@ func parseMemSize(s string) (uint64, error) {
 }
 
 // driveSpec is one --drive: file=PATH[,readonly=on][,serial=ID][,overlay=PATH].
+// Format, when given (raw or qcow2), must match what popek detects.
 type driveSpec struct {
-	File, Serial, Overlay string
-	ReadOnly              bool
+	File, Serial, Overlay, Format string
+	ReadOnly                      bool
 }
 
 // parseOptions splits "k=v,k2=v2"; a leading bare word is returned as
@@ -94,10 +95,15 @@ func parseDrive(s string) (driveSpec, error) {
 			d.Serial = v
 		case "overlay":
 			d.Overlay = v
-		case "format", "if", "media":
-			// QEMU spellings with a single meaning here (raw virtio disk).
+		case "format":
+			// popek detects qcow2 by its magic; format= only checks it.
+			if d.Format = strings.ToLower(v); d.Format != "raw" && d.Format != "qcow2" {
+				return driveSpec{}, fmt.Errorf("--drive: format=%q: popek reads raw and qcow2 images", v)
+			}
+		case "if", "media":
+			// QEMU spellings with a single meaning here (virtio disk).
 		default:
-			return driveSpec{}, fmt.Errorf("--drive: unknown option %q (want file, readonly, serial, overlay)", k)
+			return driveSpec{}, fmt.Errorf("--drive: unknown option %q (want file, readonly, serial, overlay, format)", k)
 		}
 	}
 	if d.File == "" {

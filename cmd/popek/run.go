@@ -58,7 +58,7 @@ func addRunFlags(f *pflag.FlagSet, o *runOptions) {
 	f.StringVar(&o.bios, "bios", "", `M-mode firmware (e.g. OpenSBI fw_jump.bin/fw_dynamic.elf), or "none" to run --kernel in M-mode; default: popek is the SBI`)
 	f.IntVar(&o.smp, "smp", 1, "number of harts (1..32)")
 	f.StringVarP(&o.memory, "memory", "m", "256M", "RAM size, with K, M or G suffix")
-	f.Var(deviceFlags{"drive", &o.devices}, "drive", "virtio disk: file=PATH[,readonly=on][,serial=ID][,overlay=PATH] (repeatable)")
+	f.Var(deviceFlags{"drive", &o.devices}, "drive", "virtio disk: file=PATH[,readonly=on][,serial=ID][,overlay=PATH][,format=raw|qcow2]; a qcow2 file must be readonly=on or under an overlay (repeatable)")
 	f.Var(deviceFlags{"net", &o.devices}, "net", "virtio network: user[,hostfwd=tcp::HOSTPORT-:GUESTPORT][,mac=MAC], or switch=NAME[,mac=MAC] (the host-wide switch NAME, shared with the user's other popek processes) (repeatable)")
 	f.Var(deviceFlags{"share", &o.devices}, "share", "share a host directory over 9p: PATH[:TAG][,readonly=on|,ro] (repeatable)")
 	f.StringVar(&o.vsock, "vsock", "", "virtio-vsock: cid=N,uds=PATH (N >= 3; the host connects to PATH and sends \"CONNECT <port>\\n\"; guest connections to host port P go to PATH_P)")

@@ -44,7 +44,9 @@ const (
 
 // BlockConfig describes a disk.
 type BlockConfig struct {
-	// Path is the raw disk image, or the read-only base under Overlay.
+	// Path is the disk image, or the read-only base under Overlay. A qcow2
+	// image (detected by its magic) is only read: it needs ReadOnly or an
+	// Overlay.
 	Path     string
 	ReadOnly bool
 	// Serial is the ID string the guest reads with GET_ID (at most 20 bytes).
@@ -110,7 +112,7 @@ func NewBlock(cfg BlockConfig) (*Block, error) {
 	if cfg.Overlay != "" {
 		img, err = openOverlay(cfg.Path, cfg.Overlay, cfg.ReadOnly)
 	} else {
-		img, err = openRaw(cfg.Path, cfg.ReadOnly)
+		img, err = openDisk(cfg.Path, cfg.ReadOnly)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("virtio-blk: %w", err)

@@ -145,7 +145,9 @@ func baseIdentity(f *os.File, size int64) ([32]byte, error) {
 
 // overlayImage is a read-only base with writes redirected to an overlay.
 type overlayImage struct {
-	base, ovl *os.File
+	base      image // raw or qcow2, only read
+	basePath  string
+	ovl       *os.File
 	readOnly  bool
 	size      int64
 	cbits     uint32
@@ -157,39 +159,26 @@ type overlayImage struct {
 	buf       []byte // one cluster of scratch
 }
 
-// openOverlay opens base read-only and the overlay on top of it, creating
-// the overlay when it does not exist (unless readOnly).
+// openOverlay opens base read-only (raw or qcow2) and the overlay on top
+// of it, creating the overlay when it does not exist (unless readOnly).
 func openOverlay(basePath, ovlPath string, readOnly bool) (img *overlayImage, err error) {
-	base, err := os.Open(basePath)
+	base, hash, err := openBase(basePath)
 	if err != nil {
-		return nil, fmt.Errorf("open base image: %w", err)
+		return nil, err
 	}
 	defer func() {
 		if err != nil {
 			base.Close()
 		}
 	}()
-	if err := lockFile(base, false); err != nil {
-		return nil, err
-	}
-	st, err := base.Stat()
-	if err != nil {
-		return nil, fmt.Errorf("stat base image: %w", err)
-	}
-	if !st.Mode().IsRegular() {
-		return nil, fmt.Errorf("base image %s is not a regular file", basePath)
-	}
-	hash, err := baseIdentity(base, st.Size())
-	if err != nil {
-		return nil, err
-	}
+	size := base.Size()
 	flag := os.O_RDWR
 	if readOnly {
 		flag = os.O_RDONLY
 	}
 	ovl, err := os.OpenFile(ovlPath, flag, 0)
 	if errors.Is(err, os.ErrNotExist) && !readOnly {
-		if err := createOverlay(ovlPath, uint64(st.Size()), hash); err != nil {
+		if err := createOverlay(ovlPath, uint64(size), hash); err != nil {
 			return nil, err
 		}
 		ovl, err = os.OpenFile(ovlPath, flag, 0)
@@ -213,14 +202,14 @@ func openOverlay(basePath, ovlPath string, readOnly bool) (img *overlayImage, er
 	if err != nil {
 		return nil, fmt.Errorf("overlay %s: %w", ovlPath, err)
 	}
-	if h.baseSize != uint64(st.Size()) {
-		return nil, fmt.Errorf("overlay %s was made for a base of %d bytes, %s has %d", ovlPath, h.baseSize, basePath, st.Size())
+	if h.baseSize != uint64(size) {
+		return nil, fmt.Errorf("overlay %s was made for a base of %d bytes, %s has %d", ovlPath, h.baseSize, basePath, size)
 	}
 	if h.baseHash != hash {
 		return nil, fmt.Errorf("overlay %s was made for a different base image than %s", ovlPath, basePath)
 	}
 	o := &overlayImage{
-		base: base, ovl: ovl, readOnly: readOnly, size: int64(h.size),
+		base: base, basePath: basePath, ovl: ovl, readOnly: readOnly, size: int64(h.size),
 		cbits: h.clusterBits, cs: 1 << h.clusterBits,
 		dataOff: int64(h.dataOff), bitmapOff: int64(h.bitmapOff),
 		bitmap: make([]byte, h.bitmapLen),
@@ -306,7 +295,7 @@ func (o *overlayImage) ReadAt(p []byte, off int64) error {
 		if inOverlay {
 			_, err = o.ovl.ReadAt(p[:n], o.dataOff+off)
 		} else {
-			_, err = o.base.ReadAt(p[:n], off)
+			err = o.base.ReadAt(p[:n], off)
 		}
 		if err != nil {
 			return err
@@ -394,7 +383,7 @@ func (o *overlayImage) copyOnWrite(k, from, to int64, data []byte) error {
 		punched = false
 	}
 	buf := o.buf[:ce-cs]
-	if _, err := o.base.ReadAt(buf, cs); err != nil {
+	if err := o.base.ReadAt(buf, cs); err != nil {
 		return err
 	}
 	if data == nil {

@@ -13,16 +13,18 @@ import "bytes"
 func (b *Block) Flush() error { return b.img.Flush() }
 
 // SnapshotConfig describes the files behind the disk as a BlockConfig that
-// reopens the same disk: Path is the raw image or the overlay's base,
-// Overlay the overlay file ("" for a raw image). Paths are as they were
+// reopens the same disk: Path is the image (raw or qcow2) or the overlay's
+// base, Overlay the overlay file ("" without one). Paths are as they were
 // opened.
 func (b *Block) SnapshotConfig() BlockConfig {
 	c := BlockConfig{ReadOnly: b.readOnly, Serial: string(bytes.TrimRight(b.serial[:], "\x00"))}
 	switch img := b.img.(type) {
 	case *rawImage:
 		c.Path = img.f.Name()
+	case *qcow2Image:
+		c.Path = img.path
 	case *overlayImage:
-		c.Path, c.Overlay = img.base.Name(), img.ovl.Name()
+		c.Path, c.Overlay = img.basePath, img.ovl.Name()
 	}
 	return c
 }
