@@ -76,7 +76,9 @@ func (s *Server) handleConsole(w http.ResponseWriter, r *http.Request) {
 // consoleWebSocket pumps output to the client as binary frames, input
 // from it to the guest, and state changes as text frames.
 func (s *Server) consoleWebSocket(w http.ResponseWriter, r *http.Request, name string, stream *vmm.ConsoleStream, pos uint64) {
-	c, err := websocket.Accept(w, r, &websocket.AcceptOptions{InsecureSkipVerify: true})
+	// Accept refuses (403) an Origin other than the request's Host, so a
+	// page of another site cannot attach through a user's browser.
+	c, err := websocket.Accept(w, r, nil)
 	if err != nil {
 		return // Accept has answered
 	}

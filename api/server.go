@@ -15,6 +15,7 @@ import (
 	"runtime/debug"
 	"strings"
 
+	"github.com/popek-vm/popek/api/dashboard"
 	"github.com/popek-vm/popek/vmm"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
@@ -28,6 +29,7 @@ type Server struct {
 	mux     *http.ServeMux
 	metrics http.Handler
 	openapi []byte
+	tickets *tickets
 }
 
 // NewServer serves mgr; log may be nil.
@@ -35,7 +37,7 @@ func NewServer(mgr *vmm.Manager, log *slog.Logger) *Server {
 	if log == nil {
 		log = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
-	s := &Server{mgr: mgr, log: log, mux: http.NewServeMux()}
+	s := &Server{mgr: mgr, log: log, mux: http.NewServeMux(), tickets: newTickets()}
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(newCollector(mgr), collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
@@ -43,6 +45,11 @@ func NewServer(mgr *vmm.Manager, log *slog.Logger) *Server {
 	for _, rt := range s.routes() {
 		s.mux.HandleFunc(rt.Method+" "+rt.Path, rt.handler)
 	}
+	// The web dashboard is not part of the API's route table: it is
+	// static files, not documented in /openapi.json.
+	dash := dashboard.Handler()
+	s.mux.Handle("GET /{$}", dash)
+	s.mux.Handle("GET "+dashboard.Prefix, dash)
 	doc, err := json.MarshalIndent(openAPIDocument(s.routes()), "", "  ")
 	if err != nil {
 		panic(fmt.Sprintf("api: OpenAPI document does not marshal: %v", err)) // static data: a bug
@@ -63,6 +70,14 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			writeError(w, http.StatusInternalServerError, "internal error")
 		}
 	}()
+	// A page of another site must not drive the API through a user's
+	// browser (a socket forwarded to localhost has no token): browsers
+	// send Origin on cross-site POST and DELETE, and on every WebSocket
+	// upgrade, whose Origin websocket.Accept checks the same way.
+	if r.Method != http.MethodGet && r.Method != http.MethodHead && !sameOrigin(r) {
+		writeError(w, http.StatusForbidden, fmt.Sprintf("cross-origin request from %s refused", r.Header.Get("Origin")))
+		return
+	}
 	if _, pattern := s.mux.Handler(r); pattern == "" {
 		s.notRouted(w, r)
 		return
@@ -90,9 +105,18 @@ func (s *Server) notRouted(w http.ResponseWriter, r *http.Request) {
 
 // WithToken wraps h so that every request needs "Authorization: Bearer
 // token" (for the TCP listener; the Unix socket relies on file modes).
+// Two exceptions: the dashboard's static files, which hold no data, and,
+// when h is a *Server, a console WebSocket upgrade with a console ticket
+// (browsers cannot set the header on a WebSocket).
 func WithToken(h http.Handler, token string) http.Handler {
 	want := []byte("Bearer " + token)
+	srv, _ := h.(*Server)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if (r.Method == http.MethodGet || r.Method == http.MethodHead) && dashboard.IsAsset(r.URL.Path) ||
+			srv != nil && srv.ticketedConsole(r) {
+			h.ServeHTTP(w, r)
+			return
+		}
 		got := []byte(r.Header.Get("Authorization"))
 		if token == "" || subtle.ConstantTimeCompare(got, want) != 1 {
 			w.Header().Set("WWW-Authenticate", `Bearer realm="popek"`)

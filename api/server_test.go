@@ -28,8 +28,16 @@ type fixture struct {
 
 func newFixture(t *testing.T) *fixture {
 	t.Helper()
+	return newFixtureWith(t, vmm.Options{})
+}
+
+// newFixtureWith opens the manager with opts (in a temporary state
+// directory).
+func newFixtureWith(t *testing.T, opts vmm.Options) *fixture {
+	t.Helper()
 	dir := t.TempDir()
-	mgr, err := vmm.Open(vmm.Options{StateDir: t.TempDir()})
+	opts.StateDir = t.TempDir()
+	mgr, err := vmm.Open(opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -349,7 +357,7 @@ func TestOpenAPIDocument(t *testing.T) {
 		"post /v1/vms", "get /v1/vms", "get /v1/vms/{name}", "delete /v1/vms/{name}",
 		"post /v1/vms/{name}/start", "post /v1/vms/{name}/pause", "post /v1/vms/{name}/resume",
 		"post /v1/vms/{name}/stop", "post /v1/vms/{name}/reboot",
-		"get /v1/vms/{name}/console", "post /v1/vms/{name}/console/input",
+		"get /v1/vms/{name}/console", "post /v1/vms/{name}/console/input", "post /v1/vms/{name}/console/ticket",
 		"get /v1/vms/{name}/stats", "get /v1/events",
 		"post /v1/vms/{name}/snapshots", "get /v1/vms/{name}/snapshots",
 		"delete /v1/vms/{name}/snapshots/{snap}", "post /v1/vms/{name}/snapshots/{snap}/revert",
