@@ -63,3 +63,48 @@ func BenchmarkCallLoop(b *testing.B) {
 	// the leaf follows it, 7 words after the jal.
 	benchLoop(b, w(jal(ra, 7*4), addi(a1, a1, 1)), addi(a0, a0, 1), jalr(zero, ra, 0))
 }
+
+// BenchmarkAddressSpaceSwitch: S-mode code that alternates satp between
+// two address spaces (ASIDs 1 and 2) and reads 8 pages in each, as a
+// context-switch-heavy guest does.
+func BenchmarkAddressSpaceSwitch(b *testing.B) {
+	const va, pages = 0x40000000, 8
+	e := newEnv(b)
+	// a1/a2: the two satp values; each pass: switch, touch the pages.
+	pass := w(
+		addi(a3, zero, pages), addi(a4, s0, 0),
+		ld(a0, a4, 0), add(a4, a4, a5), addi(a3, a3, -1), bne(a3, zero, -12),
+	)
+	body := cat(w(csrw(csrSatp, a1)), pass, w(csrw(csrSatp, a2)), pass)
+	prog := cat(li(t0, 1<<30), li(s0, va), li(a5, pageSize), body, w(addi(t0, t0, -1)))
+	prog = append(prog, bne(t0, zero, -int64(4*(len(body)+1))))
+	prog = append(prog, haltSeq()...)
+	e.program(prog...)
+	var satps [2]uint64
+	next := uint64(ptArea)
+	for i := range satps {
+		pt := &pageTable{e: e, levels: 3, next: next}
+		pt.root = pt.alloc()
+		pt.mapAt(ramBase, ramBase, 1, rwx)
+		for p := uint64(0); p < pages; p++ {
+			pt.mapAt(va+p*pageSize, ramBase+0x300000+uint64(i)*0x10000+p*pageSize, 0, rwx)
+		}
+		next = pt.next
+		satps[i] = satpSv39<<satpModeShift | uint64(i+1)<<satpASIDShift | pt.root>>pageShift
+	}
+	e.h.X[a1], e.h.X[a2] = satps[0], satps[1]
+	e.h.SetPriv(PrivS)
+	b.ResetTimer()
+	c0 := cpuTime()
+	var n uint64
+	for n < uint64(b.N) {
+		n += e.h.Run(1 << 20)
+	}
+	b.StopTimer()
+	b.ReportMetric(float64(n)/b.Elapsed().Seconds()/1e6, "MIPS")
+	b.ReportMetric(float64(n)/(cpuTime()-c0).Seconds()/1e6, "MIPS/cpu")
+	b.ReportMetric(0, "ns/op")
+	if s := e.h.Stats(); s.Exceptions != [32]uint64{} {
+		b.Fatalf("the loop trapped: %v", s.Exceptions)
+	}
+}

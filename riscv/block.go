@@ -174,9 +174,10 @@ func (h *Hart) fetchMiss(pc uint64) *block {
 		return h.scratchBlock(pc, pa)
 	}
 	vpage := pc &^ pageMask
-	h.fe[(pc>>pageShift)&tlbMask] = tlbEntry{tag: vpage, add: ppage - vpage}
+	set := h.set(h.fetchCtx) // its fetch array is h.fe
+	set.put(kindFetch, (pc>>pageShift)&tlbMask, tlbEntry{tag: vpage, add: ppage - vpage})
 	if psize > pageSize {
-		h.tlb[h.fetchCtx].noteSuper(pc, psize)
+		set.noteSuper(pc, psize)
 	}
 	return h.blockAt(pc, pa)
 }

@@ -196,8 +196,10 @@ func (h *Hart) csrWrite(num uint16, v uint64) bool {
 		}
 		switch v >> satpModeShift {
 		case satpBare, satpSv39, satpSv48, satpSv57:
+			// All 16 ASID bits are writable (ASIDLEN=16, as on QEMU), so
+			// Linux uses ASIDs instead of flushing at every switch.
 			c.satp = v & (0xf<<satpModeShift | satpASIDMask<<satpASIDShift | satpPPNMask)
-			h.flushTranslated()
+			h.switchSpace(c.satp)
 		}
 
 	case csrMseccfg, csrMisa:

@@ -76,6 +76,7 @@ func FuzzExecute(f *testing.F) {
 		}
 		e.h.SetPriv([]Priv{PrivU, PrivS, PrivM, PrivM}[mode%4])
 		e.h.csr.satp = []uint64{0, 8 << 60, 9 << 60, 10 << 60}[seed%4] | (ramBase >> 12)
+		e.h.flushTLB() // tag the current address space with that satp
 		// A random WFI with nothing pending would sleep until Stop.
 		stop := time.AfterFunc(20*time.Millisecond, e.h.Stop)
 		e.h.Run(5000)

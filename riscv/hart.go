@@ -33,7 +33,8 @@ const (
 // through a cached entry are not marked again. To collect dirty pages while
 // harts run, stop them, call mem.RAM.TakeDirty, call RequestFlushTLB on
 // every hart, and let them run again: the flush is applied before their next
-// instruction, and their next store to each page marks it.
+// instruction, to every address space the hart caches, and their next store
+// to each page marks it.
 //
 // The fast paths access guest RAM through host pointers in host byte order,
 // so the host must be little-endian (amd64, arm64, riscv64...).
@@ -66,9 +67,13 @@ type Hart struct {
 	resVal   uint64
 	resWord  bool // the LR was LR.W
 
-	// Software TLB: one set per translation context; fe/ld/st point into the
-	// set of the current fetch and data context.
-	tlb        [numTLBCtx]tlbSet
+	// Software TLB: one set per translation context, the translated ones
+	// per address space (tlb.go); fe/ld/st point into the set of the
+	// current fetch and data context in the current address space.
+	tlbM       tlbSet
+	spaces     [numAS]addrSpace
+	cur        *addrSpace
+	asClock    uint64
 	fe, ld, st *tlbArray
 	// stPages has a bit for every RAM page that may have a store TLB
 	// entry, so that a page becoming code is searched for only if needed.
@@ -147,6 +152,13 @@ func New(cfg Config) *Hart {
 	}
 	h.blocks.init(h.ramSize)
 	h.stPages = make([]uint64, len(h.blocks.code))
+	h.cur = &h.spaces[0]
+	h.tlbM.forget()
+	for i := range h.spaces {
+		for j := range h.spaces[i].sets {
+			h.spaces[i].sets[j].forget()
+		}
+	}
 	h.sleepT = time.NewTimer(time.Hour)
 	h.sleepT.Stop()
 	h.Reset(0)

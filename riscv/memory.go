@@ -115,8 +115,8 @@ func (h *Hart) fillData(va, pa, psize uint64, priv Priv, acc access) {
 		return
 	}
 	off := ppage - h.ramBase
-	set := &h.tlb[h.dataCtx]
-	var arr *tlbArray
+	set := h.set(h.dataCtx)
+	kind := kindLoad
 	if acc == accStore {
 		if h.blocks.isCode(off) {
 			return
@@ -124,12 +124,10 @@ func (h *Hart) fillData(va, pa, psize uint64, priv Priv, acc access) {
 		h.ram.MarkDirty(ppage)
 		p := off >> pageShift
 		h.stPages[p>>6] |= 1 << (p & 63)
-		arr = &set.store
-	} else {
-		arr = &set.load
+		kind = kindStore
 	}
 	vpage := va &^ pageMask
-	arr[(va>>pageShift)&tlbMask] = tlbEntry{tag: vpage, add: off - vpage}
+	set.put(kind, (va>>pageShift)&tlbMask, tlbEntry{tag: vpage, add: off - vpage})
 	if psize > pageSize {
 		set.noteSuper(va, psize)
 	}

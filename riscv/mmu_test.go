@@ -384,13 +384,15 @@ func TestSfenceASID(t *testing.T) {
 	fill := func(asid uint64) *testEnv {
 		e, pt := sModeEnv(t)
 		pt.mapAt(va, ramBase+0x300000, 0, rwx)
-		e.h.csr.satp |= asid << satpASIDShift
+		if !e.h.csrWrite(csrSatp, e.h.csr.satp|asid<<satpASIDShift) {
+			t.Fatal("satp write refused")
+		}
 		if _, ok := e.h.loadData(va, 8); !ok {
 			t.Fatal("load failed")
 		}
 		return e
 	}
-	slot := func(e *testEnv) *tlbEntry { return &e.h.tlb[ctxS].load[(va>>pageShift)&tlbMask] }
+	slot := func(e *testEnv) *tlbEntry { return &e.h.set(ctxS).load[(va>>pageShift)&tlbMask] }
 	cases := []struct {
 		name    string
 		va      uint64
