@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"fmt"
 	"net"
 	"os"
 	"path/filepath"
@@ -68,11 +67,7 @@ func TestDaemonMigrateCLI(t *testing.T) {
 	doc := filepath.Join(guests, "vm.yaml")
 	os.WriteFile(doc, []byte("name: mig\nkernel: echo.elf\nbios: none\nmemory: 16M\nrng: false\n"), 0o644)
 	sa, sb := "--socket="+a.socket, "--socket="+b.socket
-	steps := []struct {
-		args     []string
-		code     int
-		out, err string
-	}{
+	steps := []cliStep{
 		{[]string{"create", sa, "-f", doc, "--start"}, 0, "started mig", ""},
 		{[]string{"migrate", sa, "mig"}, 1, "", "give the target daemon as --to HOST:PORT"},
 		{[]string{"migrate", sa, "mig", "--to", addr}, 1, "", "--to needs --token-file"},
@@ -98,16 +93,7 @@ func TestDaemonMigrateCLI(t *testing.T) {
 		}
 	}
 	// The guest that went there and back still echoes.
-	r, w, _ := os.Pipe()
-	defer r.Close()
-	var out, errb lockedBuffer
-	done := make(chan int)
-	go func() { done <- runMain([]string{"console", sa, "mig"}, r, &out, &errb) }()
-	fmt.Fprint(w, "round-trip")
-	waitOutput(t, &out, "round-trip")
-	w.Write([]byte{0x01, 'x'})
-	if code := <-done; code != 0 {
-		t.Fatalf("console exit %d: %s", code, errb.String())
-	}
-	w.Close()
+	con := openConsole(sa, "mig")
+	con.typeAndWait(t, "round-trip", "round-trip")
+	con.detach(t)
 }

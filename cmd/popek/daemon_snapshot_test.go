@@ -1,7 +1,6 @@
 package main
 
 import (
-	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -23,23 +22,8 @@ func TestDaemonSnapshotCLI(t *testing.T) {
 	doc := filepath.Join(guests, "vm.yaml")
 	os.WriteFile(doc, []byte("name: sv\nkernel: echo.elf\nbios: none\nmemory: 16M\nrng: false\ndrives:\n  - file: disk.img\n"), 0o644)
 
-	type step struct {
-		args     []string
-		code     int
-		out, err string
-	}
-	run := func(steps []step) {
-		t.Helper()
-		for _, st := range steps {
-			code, out, errOut := popek(t, nil, st.args...)
-			if code != st.code || !strings.Contains(out, st.out) || !strings.Contains(errOut, st.err) {
-				t.Fatalf("popek %v: exit %d, stdout %q, stderr %q; want %d, %q, %q", st.args, code, out, errOut, st.code, st.out, st.err)
-			}
-			if strings.Count(strings.TrimSpace(errOut), "\n") > 0 {
-				t.Errorf("popek %v: error is not one line: %q", st.args, errOut)
-			}
-		}
-	}
+	type step = cliStep
+	run := func(steps []step) { t.Helper(); runSteps(t, steps) }
 	run([]step{
 		{[]string{"create", s, "-f", doc}, 0, "created sv", ""},
 		{[]string{"snapshot", "create", s, "sv", "s1"}, 1, "", `cannot snapshot VM "sv": it is stopped`},
@@ -55,21 +39,13 @@ func TestDaemonSnapshotCLI(t *testing.T) {
 	})
 
 	// A console attached across a revert keeps working.
-	r, w, _ := os.Pipe()
-	defer r.Close()
-	var out, errb lockedBuffer
-	done := make(chan int)
-	go func() { done <- runMain([]string{"console", s, "sv"}, r, &out, &errb) }()
-	fmt.Fprint(w, "before-revert")
-	waitOutput(t, &out, "before-revert")
+	con := openConsole(s, "sv")
+	con.typeAndWait(t, "before-revert", "before-revert")
 	run([]step{{[]string{"snapshot", "revert", s, "sv", "s1"}, 0, "sv: reverted to s1, running", ""}})
-	fmt.Fprint(w, "after-revert")
-	waitOutput(t, &out, "after-revert")
-	w.Write([]byte{0x01, 'x'})
-	if code := <-done; code != 0 || strings.Contains(errb.String(), "stopped") {
-		t.Fatalf("console exit %d: %s", code, errb.String())
+	con.typeAndWait(t, "after-revert", "after-revert")
+	if errOut := con.detach(t); strings.Contains(errOut, "stopped") {
+		t.Fatalf("the console saw the VM stop across the revert: %s", errOut)
 	}
-	w.Close()
 
 	run([]step{
 		{[]string{"snapshot", "revert", s, "sv", "nope"}, 1, "", `VM "sv" has no snapshot "nope"`},

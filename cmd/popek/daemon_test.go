@@ -84,6 +84,62 @@ func popek(t *testing.T, stdin *os.File, args ...string) (code int, stdout, stde
 	return code, out.String(), errb.String()
 }
 
+// cliStep is one popek command line and what it must print.
+type cliStep struct {
+	args     []string
+	code     int
+	out, err string
+}
+
+// runSteps runs each step and stops at the first wrong exit status or
+// output; an error must be one line.
+func runSteps(t *testing.T, steps []cliStep) {
+	t.Helper()
+	for _, st := range steps {
+		code, out, errOut := popek(t, nil, st.args...)
+		if code != st.code || !strings.Contains(out, st.out) || !strings.Contains(errOut, st.err) {
+			t.Fatalf("popek %v: exit %d, stdout %q, stderr %q; want %d, %q, %q", st.args, code, out, errOut, st.code, st.out, st.err)
+		}
+		if strings.Count(strings.TrimSpace(errOut), "\n") > 0 {
+			t.Errorf("popek %v: error is not one line: %q", st.args, errOut)
+		}
+	}
+}
+
+// consoleSession is `popek console` attached through a pipe.
+type consoleSession struct {
+	r, w      *os.File
+	out, errb lockedBuffer
+	done      chan int
+}
+
+func openConsole(socketFlag, vm string) *consoleSession {
+	c := &consoleSession{done: make(chan int)}
+	c.r, c.w, _ = os.Pipe()
+	go func() { c.done <- runMain([]string{"console", socketFlag, vm}, c.r, &c.out, &c.errb) }()
+	return c
+}
+
+// typeAndWait types text and waits until want is on the console.
+func (c *consoleSession) typeAndWait(t *testing.T, text, want string) {
+	t.Helper()
+	fmt.Fprint(c.w, text)
+	waitOutput(t, &c.out, want)
+}
+
+// detach sends Ctrl-A X; the console must exit 0. It returns its stderr.
+func (c *consoleSession) detach(t *testing.T) string {
+	t.Helper()
+	c.w.Write([]byte{0x01, 'x'})
+	code := <-c.done
+	c.w.Close()
+	c.r.Close()
+	if code != 0 {
+		t.Fatalf("console exit %d: %s", code, c.errb.String())
+	}
+	return c.errb.String()
+}
+
 func TestDaemonCLI(t *testing.T) {
 	state := t.TempDir()
 	sock := startDaemon(t, state).socket
@@ -97,11 +153,7 @@ func TestDaemonCLI(t *testing.T) {
 	os.WriteFile(filepath.Join(guests, "bad.yaml"), []byte("name: bad\nvcpus: 0\nmemroy: 1G\n"), 0o644)
 
 	s := "--socket=" + sock
-	steps := []struct {
-		args     []string
-		code     int
-		out, err string
-	}{
+	steps := []cliStep{
 		{[]string{"ls", s}, 0, "NAME", ""},
 		{[]string{"create", s, "-f", doc, "--start"}, 0, "created cli\nstarted cli", ""},
 		{[]string{"create", s, "-f", doc}, 1, "", `popek: a VM named "cli" already exists`},
@@ -117,29 +169,12 @@ func TestDaemonCLI(t *testing.T) {
 		{[]string{"reboot", s, "cli"}, 0, "cli: running", ""},
 		{[]string{"rm", s, "cli"}, 1, "", "stop it first, or force"},
 	}
-	for _, st := range steps {
-		code, out, errOut := popek(t, nil, st.args...)
-		if code != st.code || !strings.Contains(out, st.out) || !strings.Contains(errOut, st.err) {
-			t.Fatalf("popek %v: exit %d, stdout %q, stderr %q; want %d, %q, %q", st.args, code, out, errOut, st.code, st.out, st.err)
-		}
-		if strings.Count(strings.TrimSpace(errOut), "\n") > 0 {
-			t.Errorf("popek %v: error is not one line: %q", st.args, errOut)
-		}
-	}
+	runSteps(t, steps)
 
 	// popek console with a pipe: typed bytes reach the guest, Ctrl-A X detaches.
-	r, w, _ := os.Pipe()
-	defer r.Close()
-	var out, errb lockedBuffer
-	done := make(chan int)
-	go func() { done <- runMain([]string{"console", s, "cli"}, r, &out, &errb) }()
-	fmt.Fprint(w, "from-a-pipe")
-	waitOutput(t, &out, ">from-a-pipe")
-	w.Write([]byte{0x01, 'x'})
-	if code := <-done; code != 0 {
-		t.Fatalf("console exit %d: %s", code, errb.String())
-	}
-	w.Close()
+	con := openConsole(s, "cli")
+	con.typeAndWait(t, "from-a-pipe", ">from-a-pipe")
+	con.detach(t)
 
 	for _, st := range []struct {
 		args []string
