@@ -379,7 +379,7 @@ func (rx *migReceiver) launch(spec *bootSpec, st *board.MachineState) error {
 func migrationBuilder(st *board.MachineState, ram *mem.RAM, h *migHello) machineBuilder {
 	return func(r *vmRun) (*board.Machine, []*hartProbe, []disk, error) {
 		probes, hook := r.newProbes()
-		b := &deviceBuilder{spec: r.spec}
+		b := &deviceBuilder{spec: r.spec, takeover: true}
 		c := r.spec.cfg
 		var devs []virtio.Device
 		fail := func(err error) (*board.Machine, []*hartProbe, []disk, error) {

@@ -90,6 +90,9 @@ func checkShape(c *Config, s *snapshot.Snapshot) error {
 type deviceBuilder struct {
 	spec  *bootSpec
 	disks []disk
+	// takeover lets the vsock device replace a socket another process's
+	// device still listens on: the same VM, migrating on one host.
+	takeover bool
 }
 
 func (b *deviceBuilder) device(spec snapshot.DeviceSpec) (virtio.Device, error) {
@@ -133,7 +136,11 @@ func (b *deviceBuilder) device(spec snapshot.DeviceSpec) (virtio.Device, error) 
 		if spec.Vsock != nil {
 			cid = spec.Vsock.CID
 		}
-		dev, err := virtio.NewVsock(cid, c.Vsock.UDS)
+		newVsock := virtio.NewVsock
+		if b.takeover {
+			newVsock = virtio.NewVsockTakeover
+		}
+		dev, err := newVsock(cid, c.Vsock.UDS)
 		if err != nil {
 			return nil, fmt.Errorf("vsock: %v", err)
 		}

@@ -8,6 +8,7 @@ import (
 	"os"
 	"sync"
 	"sync/atomic"
+	"time"
 )
 
 const (
@@ -50,6 +51,7 @@ type Vsock struct {
 	cid     uint64
 	udsPath string
 	ln      *net.UnixListener
+	sock    os.FileInfo // the socket file this device made, to unlink it on Close
 	host    Host
 
 	mu         sync.Mutex
@@ -91,9 +93,21 @@ type VsockState struct {
 }
 
 // NewVsock returns a device with guest CID cid (3 or more) listening on the
-// Unix socket udsPath. A stale socket file there is replaced; any other
-// file is an error.
+// Unix socket udsPath. A stale socket file there is replaced; a socket
+// something still listens on (another VM's) or any other file is an error.
 func NewVsock(cid uint64, udsPath string) (*Vsock, error) {
+	return newVsock(cid, udsPath, false)
+}
+
+// NewVsockTakeover is NewVsock for a VM that moves to this process (a
+// live migration on one host): it replaces the socket even while the old
+// device still listens on it; the old device's Close leaves the new socket
+// alone.
+func NewVsockTakeover(cid uint64, udsPath string) (*Vsock, error) {
+	return newVsock(cid, udsPath, true)
+}
+
+func newVsock(cid uint64, udsPath string, takeover bool) (*Vsock, error) {
 	if cid < 3 || cid >= 0xffffffff {
 		return nil, fmt.Errorf("virtio-vsock: guest CID %d outside 3..%d", cid, uint32(0xfffffffe))
 	}
@@ -104,15 +118,24 @@ func NewVsock(cid uint64, udsPath string) (*Vsock, error) {
 		if fi.Mode()&os.ModeSocket == 0 {
 			return nil, fmt.Errorf("virtio-vsock: %s exists and is not a socket", udsPath)
 		}
+		if c, err := net.DialTimeout("unix", udsPath, time.Second); err == nil && !takeover {
+			c.Close()
+			return nil, fmt.Errorf("virtio-vsock: %s is in use: another VM (or program) listens on it", udsPath)
+		} else if err == nil {
+			c.Close()
+		}
 		os.Remove(udsPath)
 	}
 	ln, err := net.ListenUnix("unix", &net.UnixAddr{Name: udsPath, Net: "unix"})
 	if err != nil {
 		return nil, fmt.Errorf("virtio-vsock: %w", err)
 	}
-	ln.SetUnlinkOnClose(true)
+	// Close unlinks the socket only while it is still this one: a device
+	// that took it over may have replaced it.
+	ln.SetUnlinkOnClose(false)
+	sock, _ := os.Lstat(udsPath)
 	v := &Vsock{
-		cid: cid, udsPath: udsPath, ln: ln,
+		cid: cid, udsPath: udsPath, ln: ln, sock: sock,
 		conns:      make(map[vsockKey]*vsockConn),
 		handshakes: make(map[net.Conn]struct{}),
 		lingering:  make(map[*vsockConn]struct{}),
@@ -203,6 +226,9 @@ func (v *Vsock) Close() error {
 	}
 	v.mu.Unlock()
 	err := v.ln.Close()
+	if fi, serr := os.Lstat(v.udsPath); serr == nil && v.sock != nil && os.SameFile(fi, v.sock) {
+		os.Remove(v.udsPath)
+	}
 	v.wg.Wait()
 	return err
 }

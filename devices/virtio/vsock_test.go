@@ -559,3 +559,65 @@ func TestVsockCloneResetWaitsForEventBuffer(t *testing.T) {
 		t.Fatalf("dropped %d packets, want the one from the old CID", c2.v.Dropped())
 	}
 }
+
+// TestVsockSocketInUse: a second device cannot take a socket a live one
+// listens on; once that one closes, or if only a stale file is left, it
+// can.
+func TestVsockSocketInUse(t *testing.T) {
+	uds := filepath.Join(t.TempDir(), "v.sock")
+	a, err := NewVsock(3, uds)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b, err := NewVsock(4, uds); err == nil {
+		b.Close()
+		t.Fatal("a second device took the socket of a running one")
+	} else if !strings.Contains(err.Error(), "in use") {
+		t.Errorf("error %q does not say the socket is in use", err)
+	}
+	a.Close()
+	b, err := NewVsock(4, uds)
+	if err != nil {
+		t.Fatalf("after the first closed: %v", err)
+	}
+	b.Close()
+	// A stale socket file (its listener gone without unlinking it).
+	ln, err := net.ListenUnix("unix", &net.UnixAddr{Name: uds, Net: "unix"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln.SetUnlinkOnClose(false)
+	ln.Close()
+	c, err := NewVsock(5, uds)
+	if err != nil {
+		t.Fatalf("stale socket not replaced: %v", err)
+	}
+	c.Close()
+}
+
+// TestVsockTakeover: a VM moving to another process on this host takes the
+// socket over while the old device still listens, and the old device's
+// Close leaves the new socket in place.
+func TestVsockTakeover(t *testing.T) {
+	uds := filepath.Join(t.TempDir(), "v.sock")
+	old, err := NewVsock(3, uds)
+	if err != nil {
+		t.Fatal(err)
+	}
+	moved, err := NewVsockTakeover(3, uds)
+	if err != nil {
+		old.Close()
+		t.Fatal(err)
+	}
+	defer moved.Close()
+	old.Close()
+	c, err := net.Dial("unix", uds)
+	if err != nil {
+		t.Fatalf("the new device's socket is gone after the old one closed: %v", err)
+	}
+	c.Close()
+	moved.Close()
+	if _, err := os.Lstat(uds); !os.IsNotExist(err) {
+		t.Errorf("socket left after the last device closed: %v", err)
+	}
+}
