@@ -87,20 +87,7 @@ func Flatten(s *Snapshot, dir string) (flat *Snapshot, err error) {
 		}
 		m.Files = append(m.Files, e)
 	}
-	mb, err := m.encode()
-	if err != nil {
-		return nil, err
-	}
-	if err := writeNewFile(filepath.Join(tmp, ManifestFile), mb, 0o444); err != nil {
-		return nil, err
-	}
-	if err := syncTree(tmp, append(names, ManifestFile)); err != nil {
-		return nil, err
-	}
-	if err := os.Rename(tmp, dir); err != nil {
-		return nil, err
-	}
-	if err := syncDir(filepath.Dir(dir)); err != nil {
+	if err := commitDir(tmp, dir, &m, names); err != nil {
 		return nil, err
 	}
 	w := &WriteStats{Total: time.Since(start), MemoryBytes: res.stored * pageSize, Allocated: allocated(dir)}

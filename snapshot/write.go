@@ -149,20 +149,7 @@ func Write(dir string, m *board.Machine, opts WriteOptions) (snap *Snapshot, err
 			w.DiskBytes += e.Size
 		}
 	}
-	mb, err := man.encode()
-	if err != nil {
-		return nil, err
-	}
-	if err := writeNewFile(filepath.Join(tmp, ManifestFile), mb, 0o444); err != nil {
-		return nil, err
-	}
-	if err := syncTree(tmp, append(files, ManifestFile)); err != nil {
-		return nil, err
-	}
-	if err := os.Rename(tmp, dir); err != nil {
-		return nil, err
-	}
-	if err := syncDir(filepath.Dir(dir)); err != nil {
+	if err := commitDir(tmp, dir, man, files); err != nil {
 		return nil, err
 	}
 	w.Allocated = allocated(dir)
@@ -264,6 +251,26 @@ func fileEntry(dir, name, digest string) (FileEntry, error) {
 		}
 	}
 	return FileEntry{Name: name, Size: st.Size(), Digest: digest}, nil
+}
+
+// commitDir finishes a snapshot built in tmp: the manifest goes in last,
+// everything is fsynced, and tmp is renamed to dir, so a crash at any
+// point leaves either nothing or a complete snapshot.
+func commitDir(tmp, dir string, m *Manifest, files []string) error {
+	mb, err := m.encode()
+	if err != nil {
+		return err
+	}
+	if err := writeNewFile(filepath.Join(tmp, ManifestFile), mb, 0o444); err != nil {
+		return err
+	}
+	if err := syncTree(tmp, append(files, ManifestFile)); err != nil {
+		return err
+	}
+	if err := os.Rename(tmp, dir); err != nil {
+		return err
+	}
+	return syncDir(filepath.Dir(dir))
 }
 
 // syncTree fsyncs the files and every directory holding them.

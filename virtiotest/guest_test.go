@@ -81,6 +81,15 @@ func bootGuest(t *testing.T, name string, initrd []byte, devs ...virtio.Device) 
 	if err != nil {
 		t.Fatal(err)
 	}
+	g := startGuest(t, name, m, log)
+	g.expect(images.Prompt)
+	return g
+}
+
+// startGuest runs an already built machine (booting, or restored) as a
+// guest and registers cleanup that stops it.
+func startGuest(t *testing.T, name string, m *board.Machine, log *consoleLog) *guest {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	g := &guest{t: t, name: name, m: m, log: log, exited: make(chan struct{})}
 	go func() {
@@ -95,7 +104,6 @@ func bootGuest(t *testing.T, name string, initrd []byte, devs ...virtio.Device) 
 			t.Logf("%s console (tail):\n%s", name, tail(log.String()))
 		}
 	})
-	g.expect(images.Prompt)
 	return g
 }
 

@@ -1,7 +1,6 @@
 package virtiotest
 
 import (
-	"context"
 	"os"
 	"path/filepath"
 	"strings"
@@ -11,27 +10,6 @@ import (
 	"github.com/popek-vm/popek/devices/virtio"
 	"github.com/popek-vm/popek/snapshot"
 )
-
-// startGuest runs an already built (restored) machine as a guest sitting
-// at its shell prompt.
-func startGuest(t *testing.T, name string, m *board.Machine, log *consoleLog) *guest {
-	t.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
-	g := &guest{t: t, name: name, m: m, log: log, exited: make(chan struct{})}
-	go func() {
-		g.st, g.err = m.Run(ctx)
-		close(g.exited)
-	}()
-	t.Cleanup(func() {
-		cancel()
-		<-g.exited
-		m.Close()
-		if t.Failed() {
-			t.Logf("%s console (tail):\n%s", name, tail(log.String()))
-		}
-	})
-	return g
-}
 
 // readerCmd starts a background reader holding the shared file open on
 // its stdin (the default guest's shell has no "exec 3<"): it says

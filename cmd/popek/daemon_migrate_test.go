@@ -1,14 +1,11 @@
 package main
 
 import (
-	"context"
 	"net"
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
-	"time"
 
 	"github.com/popek-vm/popek/vmm/testguest"
 )
@@ -17,11 +14,7 @@ import (
 // it returns the daemon, its TCP address and the token file.
 func startTCPDaemon(t *testing.T, stateDir string) (*daemon, string, string) {
 	t.Helper()
-	dir, err := os.MkdirTemp("", "pkmig")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.RemoveAll(dir) })
+	dir := tempSocketDir(t, "pkmig")
 	tokFile := filepath.Join(dir, "token")
 	os.WriteFile(tokFile, []byte("migration-test-token-0123\n"), 0o600)
 	l, err := net.Listen("tcp", "127.0.0.1:0")
@@ -30,29 +23,9 @@ func startTCPDaemon(t *testing.T, stateDir string) (*daemon, string, string) {
 	}
 	addr := l.Addr().String()
 	l.Close()
-	d := &daemon{socket: filepath.Join(dir, "s.sock"), logs: &lockedBuffer{}}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() {
-		done <- serve(ctx, &serveOptions{stateDir: stateDir, socket: d.socket, listen: addr, tokenFile: tokFile, logFormat: "text"}, true, d.logs)
-	}()
-	var once sync.Once
-	d.stop = func() {
-		once.Do(func() {
-			cancel()
-			if err := <-done; err != nil {
-				t.Errorf("serve: %v", err)
-			}
-		})
-	}
-	t.Cleanup(d.stop)
-	deadline := time.Now().Add(time.Minute)
-	for !strings.Contains(d.logs.String(), "listening on TCP") {
-		if time.Now().After(deadline) {
-			t.Fatalf("daemon did not come up:\n%s", d.logs)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+	d := launchDaemon(t, dir, serveOptions{stateDir: stateDir, listen: addr, tokenFile: tokFile}, func(d *daemon) bool {
+		return strings.Contains(d.logs.String(), "listening on TCP")
+	})
 	return d, addr, tokFile
 }
 

@@ -43,17 +43,33 @@ type daemon struct {
 // startDaemon runs `popek serve` on stateDir and waits for its socket.
 func startDaemon(t *testing.T, stateDir string) *daemon {
 	t.Helper()
-	dir, err := os.MkdirTemp("", "pkcli") // short: sun_path is 108 bytes
+	return launchDaemon(t, tempSocketDir(t, "pkcli"), serveOptions{stateDir: stateDir}, func(d *daemon) bool {
+		_, err := os.Stat(d.socket)
+		return err == nil
+	})
+}
+
+// tempSocketDir is a fresh directory with a short path (sun_path is 108
+// bytes), removed at cleanup.
+func tempSocketDir(t *testing.T, prefix string) string {
+	t.Helper()
+	dir, err := os.MkdirTemp("", prefix)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { os.RemoveAll(dir) })
+	return dir
+}
+
+// launchDaemon runs `popek serve` with opts and its socket in dir, and
+// waits until ready says it is up.
+func launchDaemon(t *testing.T, dir string, opts serveOptions, ready func(*daemon) bool) *daemon {
+	t.Helper()
 	d := &daemon{socket: filepath.Join(dir, "s.sock"), logs: &lockedBuffer{}}
+	opts.socket, opts.logFormat = d.socket, "text"
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() {
-		done <- serve(ctx, &serveOptions{stateDir: stateDir, socket: d.socket, logFormat: "text"}, true, d.logs)
-	}()
+	go func() { done <- serve(ctx, &opts, true, d.logs) }()
 	var once sync.Once
 	d.stop = func() {
 		once.Do(func() {
@@ -65,15 +81,13 @@ func startDaemon(t *testing.T, stateDir string) *daemon {
 	}
 	t.Cleanup(d.stop)
 	deadline := time.Now().Add(time.Minute)
-	for {
-		if _, err := os.Stat(d.socket); err == nil {
-			return d
-		}
+	for !ready(d) {
 		if time.Now().After(deadline) {
 			t.Fatalf("daemon did not come up:\n%s", d.logs)
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
+	return d
 }
 
 // popek runs the CLI in-process.

@@ -255,30 +255,35 @@ func runGuest(o *runOptions, stdin *os.File, stdout, stderr io.Writer) error {
 		if err != nil {
 			return &exitError{code: 1, err: err}
 		}
-		switch st.Kind {
-		case board.ExitPoweroff:
-			return nil
-		case board.ExitReset:
-			if o.noReboot {
-				return nil
-			}
-			continue
-		case board.ExitFail:
-			return &exitError{code: exitCode(st.Code), err: fmt.Errorf("guest failed with code %d", st.Code)}
-		case board.ExitToHost:
-			if st.Code == 0 {
-				return nil
-			}
-			fmt.Fprintf(stderr, "tohost: FAIL code %d\n", st.Code)
-			return &exitError{code: exitCode(st.Code)}
-		case board.ExitCanceled:
-			if s := signalled.Load(); s != nil {
-				return &exitError{code: 1, err: fmt.Errorf("stopped by signal (%v)", s)}
-			}
-			return nil // Ctrl-A X
-		default:
-			return &exitError{code: 1, err: fmt.Errorf("machine stopped: %v", st)}
+		if reboot, err := afterMachine(st, o.noReboot, &signalled, stderr); !reboot {
+			return err
 		}
+	}
+}
+
+// afterMachine turns how a machine ended into popek run's outcome: reboot
+// into a fresh machine, or finish with err (nil for a clean end).
+func afterMachine(st board.ExitStatus, noReboot bool, signalled *atomic.Value, stderr io.Writer) (reboot bool, err error) {
+	switch st.Kind {
+	case board.ExitPoweroff:
+		return false, nil
+	case board.ExitReset:
+		return !noReboot, nil
+	case board.ExitFail:
+		return false, &exitError{code: exitCode(st.Code), err: fmt.Errorf("guest failed with code %d", st.Code)}
+	case board.ExitToHost:
+		if st.Code == 0 {
+			return false, nil
+		}
+		fmt.Fprintf(stderr, "tohost: FAIL code %d\n", st.Code)
+		return false, &exitError{code: exitCode(st.Code)}
+	case board.ExitCanceled:
+		if s := signalled.Load(); s != nil {
+			return false, &exitError{code: 1, err: fmt.Errorf("stopped by signal (%v)", s)}
+		}
+		return false, nil // Ctrl-A X
+	default:
+		return false, &exitError{code: 1, err: fmt.Errorf("machine stopped: %v", st)}
 	}
 }
 

@@ -213,29 +213,8 @@ func runWithSnapshots(o *runOptions, sf *snapshotFlags, stdin *os.File, stdout, 
 		if err != nil {
 			return fail(err)
 		}
-		switch st.Kind {
-		case board.ExitPoweroff:
-			return nil
-		case board.ExitReset:
-			if o.noReboot {
-				return nil
-			}
-			continue
-		case board.ExitFail:
-			return &exitError{code: exitCode(st.Code), err: fmt.Errorf("guest failed with code %d", st.Code)}
-		case board.ExitToHost:
-			if st.Code == 0 {
-				return nil
-			}
-			fmt.Fprintf(stderr, "tohost: FAIL code %d\n", st.Code)
-			return &exitError{code: exitCode(st.Code)}
-		case board.ExitCanceled:
-			if s := signalled.Load(); s != nil {
-				return &exitError{code: 1, err: fmt.Errorf("stopped by signal (%v)", s)}
-			}
-			return nil // Ctrl-A X
-		default:
-			return &exitError{code: 1, err: fmt.Errorf("machine stopped: %v", st)}
+		if reboot, err := afterMachine(st, o.noReboot, &signalled, stderr); !reboot {
+			return err
 		}
 	}
 }
