@@ -88,15 +88,7 @@ func TestRunSnapshotAndRestore(t *testing.T) {
 	out.waitCount("popek: snapshot ", 1)
 	w.WriteString("echo still-$((6*7))\n")
 	out.waitCount("still-42", 1)
-	w.WriteString("poweroff\n")
-	if code := <-done; code != 0 || errOut.String() != "" {
-		t.Fatalf("popek run: exit %d, stderr %q\n%s", code, errOut.String(), out.String())
-	}
-	m := regexp.MustCompile(`popek: snapshot (\S+) \(guest paused`).FindStringSubmatch(out.String())
-	if m == nil {
-		t.Fatalf("no snapshot message in:\n%s", out.String())
-	}
-	snap := m[1]
+	snap := poweroffForSnapshot(t, w, done, &errOut, out)
 
 	code, info, errText := popek(t, nil, "snapshot", "inspect", snap)
 	if code != 0 || !strings.Contains(info, "all checksums verified") || !strings.Contains(info, "1 hart(s), 64 MiB, direct boot") {
@@ -190,15 +182,7 @@ func TestRunRestoreShare(t *testing.T) {
 	out.waitCount("READER-2", 1)
 	syscall.Kill(os.Getpid(), syscall.SIGUSR1)
 	out.waitCount("popek: snapshot ", 1)
-	w.WriteString("poweroff\n")
-	if code := <-done; code != 0 || errOut.String() != "" {
-		t.Fatalf("popek run: exit %d, stderr %q\n%s", code, errOut.String(), out.String())
-	}
-	m := regexp.MustCompile(`popek: snapshot (\S+) \(guest paused`).FindStringSubmatch(out.String())
-	if m == nil {
-		t.Fatalf("no snapshot message in:\n%s", out.String())
-	}
-	snap := m[1]
+	snap := poweroffForSnapshot(t, w, done, &errOut, out)
 	moved := filepath.Join(dir, "moved")
 	if err := os.CopyFS(moved, os.DirFS(share)); err != nil {
 		t.Fatal(err)
@@ -245,4 +229,19 @@ func TestRunRestoreShare(t *testing.T) {
 	if b, err := os.ReadFile(filepath.Join(moved, "new.txt")); err != nil || string(b) != "restored-7\n" {
 		t.Errorf("file written by the restored guest: %q, %v", b, err)
 	}
+}
+
+// poweroffForSnapshot powers the guest of a `popek run --snapshot-dir` off,
+// checks the run ended cleanly and returns the snapshot it reported.
+func poweroffForSnapshot(t *testing.T, w *os.File, done <-chan int, errOut *lockedBuffer, out *watchedBuffer) string {
+	t.Helper()
+	w.WriteString("poweroff\n")
+	if code := <-done; code != 0 || errOut.String() != "" {
+		t.Fatalf("popek run: exit %d, stderr %q\n%s", code, errOut.String(), out.String())
+	}
+	m := regexp.MustCompile(`popek: snapshot (\S+) \(guest paused`).FindStringSubmatch(out.String())
+	if m == nil {
+		t.Fatalf("no snapshot message in:\n%s", out.String())
+	}
+	return m[1]
 }
