@@ -256,11 +256,8 @@ func (m *Manager) Get(name string) (VMInfo, error) {
 // Delete removes a stopped VM's definition, with its snapshots and the
 // disk overlays the daemon made for it; force stops it first.
 func (m *Manager) Delete(name string, force bool) error {
-	v, err := m.vm(name)
+	v, err := m.lockedVM(name)
 	if err != nil {
-		return err
-	}
-	if err := v.lockOp(); err != nil {
 		return err
 	}
 	defer v.opMu.Unlock()
@@ -294,13 +291,23 @@ func (m *Manager) Delete(name string, force bool) error {
 	return nil
 }
 
-// op runs a lifecycle operation under the VM's operation lock.
-func (m *Manager) op(name string, f func(*VM) error) (VMInfo, error) {
+// lockedVM returns the VM called name with its operation lock held: the
+// caller unlocks v.opMu.
+func (m *Manager) lockedVM(name string) (*VM, error) {
 	v, err := m.vm(name)
 	if err != nil {
-		return VMInfo{}, err
+		return nil, err
 	}
 	if err := v.lockOp(); err != nil {
+		return nil, err
+	}
+	return v, nil
+}
+
+// op runs a lifecycle operation under the VM's operation lock.
+func (m *Manager) op(name string, f func(*VM) error) (VMInfo, error) {
+	v, err := m.lockedVM(name)
+	if err != nil {
 		return VMInfo{}, err
 	}
 	defer v.opMu.Unlock()

@@ -21,11 +21,8 @@ import (
 // any error it carries on here as if nothing happened.
 func (m *Manager) Migrate(ctx context.Context, name string, conn io.ReadWriteCloser, o MigrateOptions) (MigrationResult, error) {
 	defer conn.Close()
-	v, err := m.vm(name)
+	v, err := m.lockedVM(name)
 	if err != nil {
-		return MigrationResult{}, err
-	}
-	if err := v.lockOp(); err != nil {
 		return MigrationResult{}, err
 	}
 	defer v.opMu.Unlock()

@@ -166,11 +166,8 @@ func (m *Manager) RevertSnapshot(name, snap string) (VMInfo, error) {
 	if err := validSnapshotName("snapshot", snap); err != nil {
 		return VMInfo{}, err
 	}
-	v, err := m.vm(name)
+	v, err := m.lockedVM(name)
 	if err != nil {
-		return VMInfo{}, err
-	}
-	if err := v.lockOp(); err != nil {
 		return VMInfo{}, err
 	}
 	defer v.opMu.Unlock()

@@ -86,11 +86,8 @@ func (m *Manager) CreateSnapshot(name string, req SnapshotRequest) (SnapshotInfo
 	if err := validSnapshotName("snapshot", req.Name); err != nil {
 		return SnapshotInfo{}, err
 	}
-	v, err := m.vm(name)
+	v, err := m.lockedVM(name)
 	if err != nil {
-		return SnapshotInfo{}, err
-	}
-	if err := v.lockOp(); err != nil {
 		return SnapshotInfo{}, err
 	}
 	defer v.opMu.Unlock()
@@ -243,11 +240,8 @@ func (m *Manager) DeleteSnapshot(name, snap string) error {
 	if err := validSnapshotName("snapshot", snap); err != nil {
 		return err
 	}
-	v, err := m.vm(name)
+	v, err := m.lockedVM(name)
 	if err != nil {
-		return err
-	}
-	if err := v.lockOp(); err != nil {
 		return err
 	}
 	defer v.opMu.Unlock()
