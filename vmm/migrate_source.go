@@ -326,12 +326,18 @@ func (s *migSender) precopy(ctx context.Context) error {
 		if err := s.endRound(round, k, t0, b0); err != nil {
 			return err
 		}
-		if k <= migSmallDirty || k >= prev {
+		if precopyDone(round, k, prev) {
 			break
 		}
 		prev = k
 	}
 	return nil
+}
+
+// precopyDone says whether pre-copy stops after a round that sent k dirty
+// pages, prev being the previous round's count (all ones after round 1).
+func precopyDone(round int, k, prev uint64) bool {
+	return k <= migSmallDirty || k >= prev || round >= migMaxRounds
 }
 
 func (s *migSender) endRound(round int, pages uint64, t0 time.Time, b0 uint64) error {

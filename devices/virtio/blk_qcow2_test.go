@@ -479,7 +479,8 @@ func TestQcow2RefusedQemuImages(t *testing.T) {
 		args    []string
 		errPart string
 	}{
-		{"LUKS", []string{"--object", "secret,id=sec0,data=123456", "-o", "encrypt.format=luks,encrypt.key-secret=sec0"}, "encrypted image (LUKS)"},
+		{"LUKS", []string{"--object", "secret,id=sec0,data=123456", "-o", "encrypt.format=luks,encrypt.key-secret=sec0,encrypt.iter-time=10"}, "encrypted image (LUKS)"},
+		{"AES", []string{"--object", "secret,id=sec0,data=123456", "-o", "encrypt.format=aes,encrypt.key-secret=sec0"}, "encrypted image (AES)"},
 		{"external data file", []string{"-o", "data_file=ext.raw"}, "external data file"},
 		{"zstd", []string{"-o", "compression_type=zstd"}, "compression type 1"},
 	}
@@ -490,6 +491,12 @@ func TestQcow2RefusedQemuImages(t *testing.T) {
 			cmd := exec.Command(qimg, append(append([]string{"create", "-f", "qcow2"}, c.args...), path, "1M")...)
 			cmd.Dir = dir
 			if out, err := cmd.CombinedOutput(); err != nil {
+				// qemu-img calibrates LUKS's PBKDF2 against the thread CPU
+				// clock; where that clock is too coarse it gives up. The
+				// header refusal is still covered by TestQcow2Refused.
+				if bytes.Contains(out, []byte("Unable to get accurate CPU usage")) {
+					t.Skipf("qemu-img cannot make a LUKS image on this host: %s", out)
+				}
 				t.Fatalf("qemu-img: %v\n%s", err, out)
 			}
 			_, err := NewBlock(BlockConfig{Path: path, ReadOnly: true})
