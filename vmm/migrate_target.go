@@ -130,8 +130,29 @@ func (rx *migReceiver) receive() (VMInfo, error) {
 	if err != nil {
 		return VMInfo{}, fmt.Errorf("confirming to the source: %v", err)
 	}
+	rx.commitVsock()
 	rx.m.log.Info("vm received by live migration", "vm", h.Name, "state", info.State)
 	return info, nil
+}
+
+// commitVsock moves a taken-over vsock socket to its real path once the
+// source knows the VM runs here: until then the source's socket stays, so
+// a migration that fails leaves the source VM reachable.
+func (rx *migReceiver) commitVsock() {
+	v := rx.vm
+	v.mu.Lock()
+	var devs []virtio.Device
+	if v.run != nil && v.run.machine != nil {
+		devs = v.run.machine.VirtioDevices()
+	}
+	v.mu.Unlock()
+	for _, d := range devs {
+		if vs, ok := d.(*virtio.Vsock); ok {
+			if err := vs.Commit(); err != nil {
+				rx.m.log.Warn("vsock socket not taken over", "vm", v.name, "err", err)
+			}
+		}
+	}
 }
 
 // accept checks the hello against this host and reserves the name.

@@ -3,6 +3,7 @@ package vmm
 import (
 	"bytes"
 	"context"
+	"encoding/binary"
 	"io"
 	"math/rand/v2"
 	"net"
@@ -313,6 +314,16 @@ func TestMigratePausedVM(t *testing.T) {
 	if !ok || vs.CID() != 77 {
 		t.Errorf("target vsock device %T, want CID 77", vs)
 	}
+	// Both daemons run on this host with one socket path: the target's
+	// device took the socket over, and it outlived the source's VM.
+	if c, err := net.Dial("unix", cfg.Vsock.UDS); err != nil {
+		t.Errorf("nobody listens on the vsock socket after the migration: %v", err)
+	} else {
+		c.Close()
+	}
+	if _, err := os.Lstat(cfg.Vsock.UDS + ".incoming"); !os.IsNotExist(err) {
+		t.Errorf("the target left its staging socket: %v", err)
+	}
 }
 
 // cutConn fails every write past limit bytes and closes the connection,
@@ -344,6 +355,96 @@ func (c *cutConn) Write(p []byte) (int, error) {
 	c.left = 0
 	c.ReadWriteCloser.Close()
 	return n, io.ErrClosedPipe
+}
+
+// hangUpAfter passes the source's stream through until a frame of type
+// typ has been written (and, net.Pipe being synchronous, read), then
+// closes the connection: the target has everything and fails only when
+// it confirms.
+type hangUpAfter struct {
+	io.ReadWriteCloser
+	typ  frameType
+	mu   sync.Mutex
+	buf  []byte
+	seen int // stream bytes parsed, preamble included
+	done bool
+}
+
+func (c *hangUpAfter) Write(p []byte) (int, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.done {
+		return 0, io.ErrClosedPipe
+	}
+	n, err := c.ReadWriteCloser.Write(p)
+	c.buf = append(c.buf, p[:n]...)
+	if c.seen == 0 && len(c.buf) >= migPreamble {
+		c.buf, c.seen = c.buf[migPreamble:], migPreamble
+	}
+	for c.seen > 0 && len(c.buf) >= migHeader {
+		end := migHeader + int(binary.LittleEndian.Uint32(c.buf[8:]))
+		if len(c.buf) < end {
+			break
+		}
+		typ := frameType(c.buf[0])
+		c.buf, c.seen = c.buf[end:], c.seen+end
+		if typ == c.typ {
+			c.done = true
+			c.ReadWriteCloser.Close()
+			break
+		}
+	}
+	return n, err
+}
+
+// TestMigrateLateFailureKeepsVsock: a migration to a daemon on the same
+// host fails after the target built the VM's devices, its vsock device
+// among them, and the source's VM runs on with its vsock socket in place.
+func TestMigrateLateFailureKeepsVsock(t *testing.T) {
+	src := newTestManager(t, Options{})
+	dst := newTestManager(t, Options{})
+	dir := t.TempDir()
+	uds := filepath.Join(dir, "v.sock")
+	cfg := bareConfig("s", writeGuest(t, dir, "echo", echo))
+	cfg.Vsock = &VsockConfig{CID: 78, UDS: uds}
+	if _, err := src.Create(cfg); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := src.Start("s"); err != nil {
+		t.Fatal(err)
+	}
+	pos := waitConsole(t, src, "s", 0, ">")
+	before, err := os.Lstat(uds)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, _, err, rerr := migratePipe(t, src, dst, "s", MigrateOptions{}, func(rw io.ReadWriteCloser) io.ReadWriteCloser {
+		return &hangUpAfter{ReadWriteCloser: rw, typ: frameDone}
+	})
+	if err == nil || rerr == nil {
+		t.Fatalf("migration over a connection cut before the confirmation succeeded: %v, %v", err, rerr)
+	}
+	if !strings.Contains(rerr.Error(), "confirming") {
+		t.Fatalf("target failed with %v, want a failure only when confirming", rerr)
+	}
+	if _, err := dst.Get("s"); KindOf(err) != KindNotFound {
+		t.Errorf("target has the VM: %v", err)
+	}
+	if after, err := os.Lstat(uds); err != nil || !os.SameFile(before, after) {
+		t.Fatalf("the source VM's vsock socket was replaced or removed: %v", err)
+	}
+	if c, err := net.Dial("unix", uds); err != nil {
+		t.Fatalf("nobody listens on the source VM's vsock socket: %v", err)
+	} else {
+		c.Close()
+	}
+	if _, err := os.Lstat(uds + ".incoming"); !os.IsNotExist(err) {
+		t.Errorf("the target left its staging socket: %v", err)
+	}
+	if _, err := src.ConsoleInput(t.Context(), "s", []byte("still")); err != nil {
+		t.Fatal(err)
+	}
+	waitConsole(t, src, "s", pos, "still")
 }
 
 // TestMigrateFailures: a refusing target, a connection cut mid-stream and

@@ -8,6 +8,7 @@ import (
 	"os"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 )
 
@@ -51,8 +52,12 @@ type Vsock struct {
 	cid     uint64
 	udsPath string
 	ln      *net.UnixListener
-	sock    os.FileInfo // the socket file this device made, to unlink it on Close
-	host    Host
+	// at is where the listener's socket file is (udsPath, or a staging
+	// path until a takeover's Commit) and sock its stat, to unlink it on
+	// Close only while it is still this device's; mu guards both.
+	at   string
+	sock os.FileInfo
+	host Host
 
 	mu         sync.Mutex
 	active     bool
@@ -100,12 +105,16 @@ func NewVsock(cid uint64, udsPath string) (*Vsock, error) {
 }
 
 // NewVsockTakeover is NewVsock for a VM that moves to this process (a
-// live migration on one host): it replaces the socket even while the old
-// device still listens on it; the old device's Close leaves the new socket
-// alone.
+// live migration on one host) while the old device still listens on
+// udsPath: the new device listens on a staging path beside it until
+// Commit moves its socket over udsPath, so a migration that fails before
+// then leaves the old device's socket untouched.
 func NewVsockTakeover(cid uint64, udsPath string) (*Vsock, error) {
 	return newVsock(cid, udsPath, true)
 }
+
+// vsockStaging is the suffix of a taking-over device's socket until Commit.
+const vsockStaging = ".incoming"
 
 func newVsock(cid uint64, udsPath string, takeover bool) (*Vsock, error) {
 	if cid < 3 || cid >= 0xffffffff {
@@ -114,28 +123,16 @@ func newVsock(cid uint64, udsPath string, takeover bool) (*Vsock, error) {
 	if udsPath == "" {
 		return nil, errors.New("virtio-vsock: no Unix socket path")
 	}
-	if fi, err := os.Lstat(udsPath); err == nil {
-		if fi.Mode()&os.ModeSocket == 0 {
-			return nil, fmt.Errorf("virtio-vsock: %s exists and is not a socket", udsPath)
-		}
-		if c, err := net.DialTimeout("unix", udsPath, time.Second); err == nil && !takeover {
-			c.Close()
-			return nil, fmt.Errorf("virtio-vsock: %s is in use: another VM (or program) listens on it", udsPath)
-		} else if err == nil {
-			c.Close()
-		}
-		os.Remove(udsPath)
+	at := udsPath
+	if takeover {
+		at += vsockStaging
 	}
-	ln, err := net.ListenUnix("unix", &net.UnixAddr{Name: udsPath, Net: "unix"})
+	ln, sock, err := listenVsock(at)
 	if err != nil {
-		return nil, fmt.Errorf("virtio-vsock: %w", err)
+		return nil, err
 	}
-	// Close unlinks the socket only while it is still this one: a device
-	// that took it over may have replaced it.
-	ln.SetUnlinkOnClose(false)
-	sock, _ := os.Lstat(udsPath)
 	v := &Vsock{
-		cid: cid, udsPath: udsPath, ln: ln, sock: sock,
+		cid: cid, udsPath: udsPath, at: at, ln: ln, sock: sock,
 		conns:      make(map[vsockKey]*vsockConn),
 		handshakes: make(map[net.Conn]struct{}),
 		lingering:  make(map[*vsockConn]struct{}),
@@ -145,6 +142,66 @@ func newVsock(cid uint64, udsPath string, takeover bool) (*Vsock, error) {
 	v.wg.Add(1)
 	go v.acceptLoop()
 	return v, nil
+}
+
+// listenVsock listens on path, replacing a stale socket file there.
+func listenVsock(path string) (*net.UnixListener, os.FileInfo, error) {
+	if fi, err := os.Lstat(path); err == nil {
+		if fi.Mode()&os.ModeSocket == 0 {
+			return nil, nil, fmt.Errorf("virtio-vsock: %s exists and is not a socket", path)
+		}
+		if c, err := net.DialTimeout("unix", path, time.Second); err == nil {
+			c.Close()
+			return nil, nil, fmt.Errorf("virtio-vsock: %s is in use: another VM (or program) listens on it", path)
+		}
+		os.Remove(path)
+	}
+	ln, err := net.ListenUnix("unix", &net.UnixAddr{Name: path, Net: "unix"})
+	if err != nil {
+		return nil, nil, fmt.Errorf("virtio-vsock: %w", err)
+	}
+	// Close unlinks the socket only while it is still this one: a device
+	// that took it over may have replaced it.
+	ln.SetUnlinkOnClose(false)
+	sock, err := os.Lstat(path)
+	if err != nil {
+		ln.Close()
+		return nil, nil, fmt.Errorf("virtio-vsock: %w", err)
+	}
+	return ln, sock, nil
+}
+
+// sameSocket tells whether two stats are of one socket file. The inode
+// alone does not tell: a socket that replaced an unlinked one may get its
+// inode number back, but not its change time.
+func sameSocket(a, b os.FileInfo) bool {
+	if a == nil || b == nil || !os.SameFile(a, b) {
+		return false
+	}
+	sa, ok1 := a.Sys().(*syscall.Stat_t)
+	sb, ok2 := b.Sys().(*syscall.Stat_t)
+	return !ok1 || !ok2 || sa.Ctim == sb.Ctim
+}
+
+// Commit ends a takeover: the device's socket replaces whatever is at
+// udsPath (the old device's, which then leaves it alone on Close). The
+// listener keeps working across the rename. It does nothing for a device
+// that listens on udsPath already.
+func (v *Vsock) Commit() error {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	if v.closed || v.at == v.udsPath {
+		return nil
+	}
+	if err := os.Rename(v.at, v.udsPath); err != nil {
+		return fmt.Errorf("virtio-vsock: taking over %s: %w", v.udsPath, err)
+	}
+	v.at = v.udsPath
+	// A rename changes the inode's ctime: stat it anew for Close.
+	if fi, err := os.Lstat(v.at); err == nil {
+		v.sock = fi
+	}
+	return nil
 }
 
 // CID is the guest's address.
@@ -224,10 +281,11 @@ func (v *Vsock) Close() error {
 	for c := range v.handshakes {
 		c.Close()
 	}
+	at, sock := v.at, v.sock
 	v.mu.Unlock()
 	err := v.ln.Close()
-	if fi, serr := os.Lstat(v.udsPath); serr == nil && v.sock != nil && os.SameFile(fi, v.sock) {
-		os.Remove(v.udsPath)
+	if fi, serr := os.Lstat(at); serr == nil && sameSocket(fi, sock) {
+		os.Remove(at)
 	}
 	v.wg.Wait()
 	return err

@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 const testCID = 3
@@ -595,29 +596,73 @@ func TestVsockSocketInUse(t *testing.T) {
 	c.Close()
 }
 
-// TestVsockTakeover: a VM moving to another process on this host takes the
-// socket over while the old device still listens, and the old device's
-// Close leaves the new socket in place.
+// TestVsockTakeover: a VM moving to another process on this host gets a
+// device that listens beside the old one's socket until Commit moves it
+// over; the old device's Close then leaves the new socket in place. A
+// takeover that is abandoned before Commit leaves the old socket alone.
 func TestVsockTakeover(t *testing.T) {
 	uds := filepath.Join(t.TempDir(), "v.sock")
 	old, err := NewVsock(3, uds)
 	if err != nil {
 		t.Fatal(err)
 	}
+	defer old.Close()
+	oldSock, err := os.Lstat(uds)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	// Abandoned: the new device closes before Commit.
+	gone, err := NewVsockTakeover(3, uds)
+	if err != nil {
+		t.Fatal(err)
+	}
+	gone.Close()
+	if fi, err := os.Lstat(uds); err != nil || !sameSocket(fi, oldSock) {
+		t.Fatalf("an abandoned takeover changed the old socket: %v", err)
+	}
+	if _, err := os.Lstat(uds + vsockStaging); !os.IsNotExist(err) {
+		t.Errorf("an abandoned takeover left its staging socket: %v", err)
+	}
+	checkListens(t, uds)
+
 	moved, err := NewVsockTakeover(3, uds)
 	if err != nil {
-		old.Close()
 		t.Fatal(err)
 	}
 	defer moved.Close()
-	old.Close()
-	c, err := net.Dial("unix", uds)
-	if err != nil {
-		t.Fatalf("the new device's socket is gone after the old one closed: %v", err)
+	if fi, err := os.Lstat(uds); err != nil || !sameSocket(fi, oldSock) {
+		t.Fatalf("the socket was taken over before Commit: %v", err)
 	}
-	c.Close()
+	if err := moved.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	if err := moved.Commit(); err != nil {
+		t.Fatalf("a second Commit: %v", err)
+	}
+	if fi, err := os.Lstat(uds); err != nil || sameSocket(fi, oldSock) {
+		t.Fatalf("after Commit the old socket is still there: %v", err)
+	}
+	old.Close()
+	checkListens(t, uds)
 	moved.Close()
 	if _, err := os.Lstat(uds); !os.IsNotExist(err) {
 		t.Errorf("socket left after the last device closed: %v", err)
+	}
+}
+
+// checkListens checks that a vsock device without a driver accepts on
+// path: it answers a CONNECT by hanging up.
+func checkListens(t *testing.T, path string) {
+	t.Helper()
+	c, err := net.Dial("unix", path)
+	if err != nil {
+		t.Fatalf("nobody listens on %s: %v", path, err)
+	}
+	defer c.Close()
+	c.Write([]byte("CONNECT 1234\n"))
+	c.SetReadDeadline(time.Now().Add(10 * time.Second))
+	if n, err := c.Read(make([]byte, 16)); err != io.EOF {
+		t.Errorf("CONNECT to a device without a driver: read %d bytes, %v; want EOF", n, err)
 	}
 }
