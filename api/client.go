@@ -161,6 +161,25 @@ func (c *Client) Stats(ctx context.Context, name string) (vmm.VMStats, error) {
 	return st, err
 }
 
+// Balloon reports a running VM's balloon, with fresh guest statistics
+// when the guest answers within a second.
+func (c *Client) Balloon(ctx context.Context, name string) (vmm.BalloonInfo, error) {
+	var in vmm.BalloonInfo
+	err := c.do(ctx, http.MethodGet, vmPath(name, "balloon"), nil, "", &in)
+	return in, err
+}
+
+// SetBalloon sets a running VM's balloon size.
+func (c *Client) SetBalloon(ctx context.Context, name string, size vmm.Size) (vmm.BalloonInfo, error) {
+	body, err := json.Marshal(vmm.BalloonRequest{Size: size})
+	if err != nil {
+		return vmm.BalloonInfo{}, err
+	}
+	var in vmm.BalloonInfo
+	err = c.do(ctx, http.MethodPut, vmPath(name, "balloon"), bytes.NewReader(body), "application/json", &in)
+	return in, err
+}
+
 // ConsoleInput types data on a VM's console.
 func (c *Client) ConsoleInput(ctx context.Context, name string, data []byte) error {
 	return c.do(ctx, http.MethodPost, vmPath(name, "console", "input"), bytes.NewReader(data), "application/octet-stream", nil)

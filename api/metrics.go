@@ -19,6 +19,7 @@ type collector struct {
 	diskBytes, diskOps, diskThrottled             *prometheus.Desc
 	hartInstret                                   *prometheus.Desc
 	snapshots, templates                          *prometheus.Desc
+	balloonTarget, balloonActual                  *prometheus.Desc
 }
 
 func newCollector(mgr *vmm.Manager) *collector {
@@ -47,6 +48,8 @@ func newCollector(mgr *vmm.Manager) *collector {
 		diskThrottled: d("disk_throttled_total", "Times a drive's rate limit held requests back.", "drive"),
 		hartInstret:   d("hart_instructions_retired_total", "Instructions retired by one vCPU.", "hart"),
 		snapshots:     d("snapshots", "Snapshots the VM has in the state directory."),
+		balloonTarget: d("balloon_target_bytes", "Memory the host asked the VM's balloon to hold."),
+		balloonActual: d("balloon_actual_bytes", "Memory the guest has put in its balloon (given back to the host)."),
 		templates:     prometheus.NewDesc("popek_templates", "Templates in the state directory.", nil, nil),
 	}
 }
@@ -54,7 +57,7 @@ func newCollector(mgr *vmm.Manager) *collector {
 func (c *collector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{c.state, c.vcpus, c.memory, c.resident, c.uptime, c.boots,
 		c.instret, c.vcpuSeconds, c.throttled, c.exceptions, c.interrupts, c.ecalls, c.exits,
-		c.tlbHits, c.tlbMisses, c.diskBytes, c.diskOps, c.diskThrottled, c.hartInstret, c.snapshots, c.templates} {
+		c.tlbHits, c.tlbMisses, c.diskBytes, c.diskOps, c.diskThrottled, c.hartInstret, c.snapshots, c.templates, c.balloonTarget, c.balloonActual} {
 		ch <- d
 	}
 }
@@ -80,6 +83,10 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 		gauge(c.vcpus, float64(st.VCPUs), vm)
 		gauge(c.memory, float64(st.MemoryBytes), vm)
 		gauge(c.resident, float64(st.ResidentBytes), vm)
+		if b := st.Balloon; b != nil {
+			gauge(c.balloonTarget, float64(b.TargetBytes), vm)
+			gauge(c.balloonActual, float64(b.ActualBytes), vm)
+		}
 		gauge(c.uptime, st.UptimeSeconds, vm)
 		gauge(c.boots, float64(st.Boots), vm)
 		counter(c.instret, float64(st.InstructionsRetired), vm)

@@ -359,6 +359,7 @@ func TestOpenAPIDocument(t *testing.T) {
 		"post /v1/vms/{name}/stop", "post /v1/vms/{name}/reboot",
 		"get /v1/vms/{name}/console", "post /v1/vms/{name}/console/input", "post /v1/vms/{name}/console/ticket",
 		"get /v1/vms/{name}/stats", "get /v1/events",
+		"get /v1/vms/{name}/balloon", "put /v1/vms/{name}/balloon",
 		"post /v1/vms/{name}/snapshots", "get /v1/vms/{name}/snapshots",
 		"delete /v1/vms/{name}/snapshots/{snap}", "post /v1/vms/{name}/snapshots/{snap}/revert",
 		"post /v1/templates", "get /v1/templates", "delete /v1/templates/{name}",

@@ -95,3 +95,30 @@ func boolParam(r *http.Request, name string, def bool) (bool, error) {
 	}
 	return b, nil
 }
+
+func (s *Server) handleBalloonGet(w http.ResponseWriter, r *http.Request) {
+	in, err := s.mgr.Balloon(r.Context(), r.PathValue("name"))
+	if err != nil {
+		writeVMMError(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, in)
+}
+
+func (s *Server) handleBalloonSet(w http.ResponseWriter, r *http.Request) {
+	var req vmm.BalloonRequest
+	if err := decodeRequest(w, r, &req); err != nil {
+		writeVMMError(w, err)
+		return
+	}
+	if req.Size == "" {
+		writeVMMError(w, &vmm.Error{Kind: vmm.KindInvalid, Msg: "balloon: missing size (0 deflates it)"})
+		return
+	}
+	in, err := s.mgr.SetBalloon(r.PathValue("name"), req.Size)
+	if err != nil {
+		writeVMMError(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, in)
+}

@@ -125,7 +125,7 @@ type disk struct {
 }
 
 // devices creates fresh device models in slot order: drives, nets, shares,
-// vsock, then the RNG. On error the ones made so far are closed.
+// vsock, the RNG, then the balloon. On error the ones made so far are closed.
 func (s *bootSpec) devices() (devs []virtio.Device, disks []disk, err error) {
 	defer func() {
 		if err != nil {
@@ -170,6 +170,15 @@ func (s *bootSpec) devices() (devs []virtio.Device, disks []disk, err error) {
 	}
 	if s.cfg.RNG == nil || *s.cfg.RNG {
 		devs = append(devs, virtio.NewRNG())
+	}
+	if s.cfg.Balloon != nil {
+		n, err := s.cfg.Balloon.bytes()
+		if err != nil {
+			return devs, nil, errorf(KindInvalid, "balloon.size: %v", err)
+		}
+		b := virtio.NewBalloon(nil) // the board attaches the machine's RAM
+		b.SetTarget(uint32(n >> 12))
+		devs = append(devs, b)
 	}
 	return devs, disks, nil
 }

@@ -55,6 +55,8 @@ type Config struct {
 	Shares []ShareConfig `json:"shares,omitempty" yaml:"shares,omitempty"`
 	// Vsock adds a virtio-vsock device (at most one per VM).
 	Vsock *VsockConfig `json:"vsock,omitempty" yaml:"vsock,omitempty"`
+	// Balloon adds a virtio memory balloon (see BalloonConfig).
+	Balloon *BalloonConfig `json:"balloon,omitempty" yaml:"balloon,omitempty"`
 
 	// CPUWeight is the VM's share of contended host CPU relative to other
 	// VMs (1..10000, default 100), as cgroup v2 cpu.weight.
@@ -361,8 +363,11 @@ func (c *Config) Validate() error {
 		}
 		checkPath("vsock.uds", v.UDS)
 	}
+	if err := c.Balloon.validate(c); err != nil {
+		add("balloon.size: %v", err)
+	}
 	if n := c.virtioCount(); n > board.VirtioSlots {
-		add("%d virtio devices (drives, nets, shares, vsock, rng): the board has %d slots", n, board.VirtioSlots)
+		add("%d virtio devices (drives, nets, shares, vsock, rng, balloon): the board has %d slots", n, board.VirtioSlots)
 	}
 	if len(errs) > 0 {
 		return &Error{Kind: KindInvalid, Msg: strings.Join(errs, "; ")}
@@ -376,6 +381,9 @@ func (c *Config) virtioCount() int {
 		n++
 	}
 	if c.RNG == nil || *c.RNG {
+		n++
+	}
+	if c.Balloon != nil {
 		n++
 	}
 	return n
@@ -472,6 +480,10 @@ func (c *Config) Clone() *Config {
 	if c.Vsock != nil {
 		v := *c.Vsock
 		out.Vsock = &v
+	}
+	if c.Balloon != nil {
+		v := *c.Balloon
+		out.Balloon = &v
 	}
 	return &out
 }

@@ -424,6 +424,9 @@ func migrationBuilder(st *board.MachineState, ram *mem.RAM, h *migHello) machine
 			if d == nil && t == virtio.DeviceEntropy {
 				d = virtio.NewRNG()
 			}
+			if d == nil && t == virtio.DeviceBalloon {
+				d = virtio.NewBalloon(nil) // its target comes with the state
+			}
 			if d == nil {
 				return fail(fmt.Errorf("virtio slot %d: no device for a %s", slot, typeName(t)))
 			}

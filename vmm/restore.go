@@ -36,6 +36,9 @@ func slotTypes(c *Config) []uint32 {
 	if c.RNG == nil || *c.RNG {
 		t = append(t, virtio.DeviceEntropy)
 	}
+	if c.Balloon != nil {
+		t = append(t, virtio.DeviceBalloon)
+	}
 	return t
 }
 
@@ -146,7 +149,7 @@ func (b *deviceBuilder) device(spec snapshot.DeviceSpec) (virtio.Device, error) 
 		}
 		return dev, nil
 	}
-	return nil, nil // entropy: the snapshot package's default
+	return nil, nil // entropy and balloon: the snapshot package's defaults
 }
 
 // restoreBuilder makes a run's first machine from a snapshot: the same

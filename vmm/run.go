@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/popek-vm/popek/board"
+	"github.com/popek-vm/popek/devices/virtio"
 	"github.com/popek-vm/popek/riscv"
 )
 
@@ -381,6 +382,11 @@ func (r *vmRun) statsLocked() *VMStats {
 		st.ResidentBytes = residentBytes(r.machine.RAM().Bytes())
 		for k, n := range r.machine.Exits() {
 			st.Exits[k] += n
+		}
+		for _, d := range r.machine.VirtioDevices() {
+			if b, ok := d.(*virtio.Balloon); ok {
+				st.Balloon = &BalloonStats{TargetBytes: uint64(b.Target()) << 12, ActualBytes: uint64(b.Actual()) << 12}
+			}
 		}
 	}
 	return st

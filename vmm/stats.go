@@ -35,6 +35,9 @@ type VMStats struct {
 
 	MemoryBytes   uint64 `json:"memory_bytes"`   // guest RAM size
 	ResidentBytes uint64 `json:"resident_bytes"` // guest RAM backed by host memory now
+	// Balloon is the balloon's target and actual size while the VM runs
+	// with one.
+	Balloon *BalloonStats `json:"balloon,omitempty"`
 
 	Disks []DiskStats `json:"disks"`
 	Harts []HartStats `json:"harts"`
@@ -172,3 +175,9 @@ func InterruptName(cause uint64) string {
 }
 
 func seconds(d time.Duration) float64 { return d.Seconds() }
+
+// BalloonStats is a running balloon's size.
+type BalloonStats struct {
+	TargetBytes uint64 `json:"target_bytes"`
+	ActualBytes uint64 `json:"actual_bytes"`
+}

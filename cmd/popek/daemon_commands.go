@@ -29,6 +29,7 @@ func newDaemonCommands(stdin *os.File, stdout, stderr io.Writer) []*cobra.Comman
 		newInspectCommand(stdout),
 		newRemoveCommand(stdout),
 		newStatsCommand(stdout),
+		newBalloonCommand(stdout),
 		newEventsCommand(stdout),
 		newConsoleCommand(stdin, stdout, stderr),
 		newTemplateCommand(stdout),
@@ -292,6 +293,9 @@ func printStats(w io.Writer, st *vmm.VMStats) {
 	row("throttled", "%.3fs", st.ThrottledSeconds)
 	row("memory", "%s", humanBytes(st.MemoryBytes))
 	row("host resident", "%s", humanBytes(st.ResidentBytes))
+	if b := st.Balloon; b != nil {
+		row("balloon target / actual", "%s / %s", humanBytes(b.TargetBytes), humanBytes(b.ActualBytes))
+	}
 	row("tlb hits / misses", "%d / %d (%.2f%% hit)", st.TLBHits, st.TLBMisses, 100*st.TLBHitRate)
 	row("ecalls", "%d", st.Ecalls)
 	for _, kv := range sortedCounts(st.Exceptions) {

@@ -164,6 +164,7 @@ func TestDaemonCLI(t *testing.T) {
 	// Paths in the document are relative to its directory.
 	doc := filepath.Join(guests, "vm.yaml")
 	os.WriteFile(doc, []byte("name: cli\nkernel: echo.elf\nbios: none\nmemory: 16M\nrng: false\n"), 0o644)
+	os.WriteFile(filepath.Join(guests, "bal.yaml"), []byte("name: bal\nkernel: echo.elf\nbios: none\nmemory: 16M\nrng: false\nballoon:\n  size: 2M\n"), 0o644)
 	os.WriteFile(filepath.Join(guests, "bad.yaml"), []byte("name: bad\nvcpus: 0\nmemroy: 1G\n"), 0o644)
 
 	s := "--socket=" + sock
@@ -179,9 +180,17 @@ func TestDaemonCLI(t *testing.T) {
 		{[]string{"start", s, "cli"}, 1, "", `cannot start VM "cli": it is running`},
 		{[]string{"pause", s, "cli"}, 0, "cli: paused", ""},
 		{[]string{"stats", s, "cli"}, 0, "instructions retired", ""},
+		{[]string{"balloon", s, "cli"}, 1, "", `popek: VM "cli" has no balloon`},
 		{[]string{"resume", s, "cli"}, 0, "cli: running", ""},
 		{[]string{"reboot", s, "cli"}, 0, "cli: running", ""},
 		{[]string{"rm", s, "cli"}, 1, "", "stop it first, or force"},
+		{[]string{"create", s, "-f", filepath.Join(guests, "bal.yaml"), "--start"}, 0, "started bal", ""},
+		{[]string{"balloon", s, "bal"}, 0, "target        2.0 MiB", ""},
+		{[]string{"balloon", s, "bal", "6M"}, 0, "target        6.0 MiB", ""},
+		{[]string{"balloon", s, "bal", "16M"}, 1, "", "not less than the VM's memory"},
+		{[]string{"stats", s, "bal"}, 0, "6.0 MiB / 0 B", ""},
+		{[]string{"stop", s, "bal"}, 0, "bal: stopped", ""},
+		{[]string{"rm", s, "bal"}, 0, "deleted bal", ""},
 	}
 	runSteps(t, steps)
 

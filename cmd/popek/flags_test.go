@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/popek-vm/popek/devices/virtio"
 	"github.com/spf13/pflag"
 )
 
@@ -194,5 +195,51 @@ func TestDeviceSlotOrder(t *testing.T) {
 	}
 	if got := kinds(s); got != "share:a,drive,net,share:b" || !s.rng {
 		t.Errorf("slot order %q (rng %v), want share:a,drive,net,share:b then rng", got, s.rng)
+	}
+}
+
+// TestBalloonFlag: --balloon adds the balloon as the last device with its
+// boot size; sizes the guest cannot give are refused.
+func TestBalloonFlag(t *testing.T) {
+	cases := []struct {
+		arg   string
+		pages uint32
+		err   string
+	}{
+		{"0", 0, ""},
+		{"64M", 64 << 8, ""},
+		{"1G", 0, "not less than the guest's memory"},
+		{"lots", 0, "--balloon"},
+	}
+	for _, c := range cases {
+		var o runOptions
+		f := pflag.NewFlagSet("run", pflag.ContinueOnError)
+		addRunFlags(f, &o)
+		if err := f.Parse([]string{"--balloon", c.arg, "--memory", "256M"}); err != nil {
+			t.Fatal(err)
+		}
+		s, err := buildSpec(&o, nil)
+		if c.err != "" {
+			if err == nil || !strings.Contains(err.Error(), c.err) {
+				t.Errorf("--balloon %s: %v, want %q", c.arg, err, c.err)
+			}
+			continue
+		}
+		if err != nil {
+			t.Fatalf("--balloon %s: %v", c.arg, err)
+		}
+		devs, err := s.devices()
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, ok := devs[len(devs)-1].(*virtio.Balloon)
+		if !ok || b.Target() != c.pages {
+			t.Errorf("--balloon %s: last device %T, want a balloon of %d pages", c.arg, devs[len(devs)-1], c.pages)
+		} else if len(devs) != 2 {
+			t.Errorf("--balloon %s: %d devices, want the RNG and the balloon", c.arg, len(devs))
+		}
+		for _, d := range devs {
+			d.Close()
+		}
 	}
 }

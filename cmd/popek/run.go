@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"strings"
 	"sync/atomic"
 	"syscall"
 
@@ -27,6 +28,7 @@ type runOptions struct {
 	memory                        string
 	devices                       []deviceFlag // --drive, --net, --share in order
 	vsock                         string
+	balloon                       string
 	rng, noReboot, memMerge       bool
 	mmu                           string
 }
@@ -63,6 +65,7 @@ func addRunFlags(f *pflag.FlagSet, o *runOptions) {
 	f.Var(deviceFlags{"share", &o.devices}, "share", "share a host directory over 9p: PATH[:TAG][,readonly=on|,ro] (repeatable)")
 	f.StringVar(&o.vsock, "vsock", "", "virtio-vsock: cid=N,uds=PATH (N >= 3; the host connects to PATH and sends \"CONNECT <port>\\n\"; guest connections to host port P go to PATH_P)")
 	f.BoolVar(&o.rng, "rng", true, "virtio entropy device")
+	f.StringVar(&o.balloon, "balloon", "", "virtio memory balloon holding SIZE at boot (e.g. 0, 64M): the guest gives that much memory back to the host; the daemon can resize it at run time")
 	f.BoolVar(&o.memMerge, "mem-merge", true, "offer guest RAM to the host's same-page merging (KSM), as QEMU's mem-merge")
 	f.BoolVar(&o.noReboot, "no-reboot", false, "exit instead of rebooting when the guest reboots")
 	f.StringVar(&o.mmu, "mmu", "sv57", "widest address translation mode offered: sv39, sv48 or sv57")
@@ -74,6 +77,8 @@ type machineSpec struct {
 	devs  []deviceSpec // virtio slots 0.. in command-line order
 	vsock *vsockSpec   // after devs, before the RNG
 	rng   bool
+	// balloon is the balloon's size in 4 KiB pages; the device is last.
+	balloon *uint32
 	// switches outlive boots: a rebooted guest rejoins the same segments.
 	// They are host-wide (vswitch.DefaultHostDir).
 	switches *vswitch.Registry
@@ -149,7 +154,20 @@ func buildSpec(o *runOptions, console io.Writer) (*machineSpec, error) {
 		}
 		s.vsock = &v
 	}
-	if n := len(s.devs) + btoi(s.vsock != nil) + btoi(s.rng); n > board.VirtioSlots {
+	if o.balloon != "" {
+		var n uint64 // "0": a balloon the guest starts with empty
+		if strings.TrimSpace(o.balloon) != "0" {
+			if n, err = parseMemSize(o.balloon); err != nil {
+				return nil, fmt.Errorf("--balloon: %v", err)
+			}
+		}
+		if n != 0 && n >= memSize {
+			return nil, fmt.Errorf("--balloon %s: not less than the guest's memory (%s)", o.balloon, o.memory)
+		}
+		pages := uint32(n >> 12)
+		s.balloon = &pages
+	}
+	if n := len(s.devs) + btoi(s.vsock != nil) + btoi(s.rng) + btoi(s.balloon != nil); n > board.VirtioSlots {
 		return nil, fmt.Errorf("%d virtio devices requested: the board has %d slots", n, board.VirtioSlots)
 	}
 	return s, nil
@@ -172,7 +190,7 @@ func btoi(b bool) int {
 }
 
 // devices creates fresh device backends in slot order: --drive, --net and
-// --share in command-line order, then --vsock and the RNG. On error the ones made so
+// --share in command-line order, then --vsock, the RNG and the balloon. On error the ones made so
 // far are closed.
 func (s *machineSpec) devices() (devs []virtio.Device, err error) {
 	defer func() {
@@ -210,6 +228,11 @@ func (s *machineSpec) devices() (devs []virtio.Device, err error) {
 	}
 	if s.rng {
 		devs = append(devs, virtio.NewRNG())
+	}
+	if s.balloon != nil {
+		b := virtio.NewBalloon(nil) // the board attaches the machine's RAM
+		b.SetTarget(*s.balloon)
+		devs = append(devs, b)
 	}
 	return devs, nil
 }
