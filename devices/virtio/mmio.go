@@ -275,8 +275,8 @@ func setQueueReg(q *Queue, off uint64, v uint32) {
 }
 
 // writeStatus applies a driver status write. Drivers only add bits; zero
-// resets. FEATURES_OK sticks only for features the device offered that
-// include VERSION_1; DRIVER_OK activates the device.
+// resets. FEATURES_OK sticks only for features the device offered;
+// DRIVER_OK activates the device.
 func (m *MMIO) writeStatus(v uint32) {
 	if v == 0 {
 		m.reset()
@@ -313,9 +313,10 @@ func (m *MMIO) acceptFeatures() error {
 	if extra := m.drvFeatures &^ m.offered; extra != 0 {
 		return fmt.Errorf("virtio: driver accepted features %#x the device did not offer", extra)
 	}
-	if m.drvFeatures&FeatureVersion1 == 0 {
-		return fmt.Errorf("virtio: driver did not accept VIRTIO_F_VERSION_1")
-	}
+	// A driver that never writes the high feature word (xv6 does this) has
+	// not accepted VERSION_1. QEMU's modern virtio-mmio runs such a driver
+	// anyway, with the same ring layout; devices whose buffer layout
+	// depends on VERSION_1 refuse it in Activate.
 	queues, err := m.buildQueues(m.drvFeatures)
 	if err != nil {
 		return err

@@ -211,6 +211,11 @@ func (n *Net) ReadConfig(off uint64, p []byte) {
 }
 
 func (n *Net) Activate(features uint64, _ []*Queue) error {
+	// Without VERSION_1 a driver expects the legacy 10-byte header (no
+	// num_buffers unless MRG_RXBUF); every frame would be misread.
+	if features&FeatureVersion1 == 0 {
+		return fmt.Errorf("virtio-net: driver did not accept VIRTIO_F_VERSION_1; the legacy header layout is not supported")
+	}
 	n.mu.Lock()
 	n.active = true
 	n.mergeable = features&NetFMrgRxbuf != 0

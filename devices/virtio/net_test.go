@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"net"
+	"strings"
 	"sync"
 	"testing"
 )
@@ -407,5 +408,27 @@ func TestDeriveMAC(t *testing.T) {
 		if len(m) != 6 || m[0] != 0x52 || m[1] != 0x54 || m[2] != 0 {
 			t.Errorf("MAC %s not in 52:54:00", m)
 		}
+	}
+}
+
+// TestNetRefusesLegacyHeader: the transport lets a driver skip VERSION_1
+// (as QEMU does, for xv6), but virtio-net's header would then be the
+// 10-byte legacy one, so the device refuses to start rather than misread
+// every frame.
+func TestNetRefusesLegacyHeader(t *testing.T) {
+	n, _ := newTestNet(t, 0)
+	d := newTestDriver(t, n)
+	if !d.negotiate(netTestFeatures &^ FeatureVersion1) {
+		t.Fatalf("FEATURES_OK refused: %v", d.m.Err())
+	}
+	for i := 0; i < 2; i++ {
+		d.setupQueue(i, 16)
+	}
+	d.setReg(regStatus, StatusAcknowledge|StatusDriver|StatusFeaturesOK|StatusDriverOK)
+	if d.reg(regStatus)&StatusDeviceNeedsReset == 0 {
+		t.Fatal("virtio-net started without VERSION_1")
+	}
+	if err := d.m.Err(); err == nil || !strings.Contains(err.Error(), "VERSION_1") {
+		t.Errorf("error %v, want mention of VERSION_1", err)
 	}
 }
