@@ -14,7 +14,7 @@ import (
 // listener, as a person would: the login box refuses a wrong token and
 // takes the right one, the console (over a console ticket) shows the
 // guest and echoes what is typed, and the buttons and their dialogs
-// pause, snapshot, make a template and a clone, define a VM from the form,
+// pause, set the balloon, snapshot, make a template and a clone, define a VM from the form,
 // revert, stop and delete. Skipped without chromium.
 func TestDashboardUI(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
@@ -22,7 +22,7 @@ func TestDashboardUI(t *testing.T) {
 	b := startBrowser(t, ctx)
 	d := newDaemon(t)
 	const vm = "ui-vm"
-	d.do(t, call{"POST", "/v1/vms", d.vmDoc(vm, d.echo), 201, ""})
+	d.do(t, call{"POST", "/v1/vms", d.vmDoc(vm, d.echo) + "balloon:\n  size: 2M\n", 201, ""})
 	d.do(t, call{"POST", "/v1/vms/" + vm + "/start", "", 200, ""})
 	state := func() string {
 		_, _, body := req(t, http.DefaultClient, "GET", d.tcp+"/v1/vms/"+vm, bearer)
@@ -64,6 +64,19 @@ func TestDashboardUI(t *testing.T) {
 	b.click("#actions", "Resume")
 	b.waitFor("running", `document.getElementById('detail-state').textContent === 'running'`)
 
+	// The balloon dialog shows the boot size and sets a new one.
+	b.click("#actions", "Balloon…")
+	b.waitFor("the balloon dialog", `document.getElementById('ask').open && document.getElementById('ask-message').textContent.includes('target 2.0 MiB')`)
+	fill(b, map[string]string{"size": "6M"})
+	b.waitFor("the balloon set", `document.getElementById('message').textContent === 'balloon of `+vm+` set to 6M'`)
+	var bal struct {
+		Target uint64 `json:"target_bytes"`
+	}
+	_, _, body := req(t, http.DefaultClient, "GET", d.tcp+"/v1/vms/"+vm+"/balloon", bearer)
+	if err := json.Unmarshal([]byte(body), &bal); err != nil || bal.Target != 6<<20 {
+		t.Fatalf("after the balloon dialog: %s (%v)", body, err)
+	}
+
 	b.click("#actions", "Snapshot…")
 	b.waitFor("the snapshot dialog", `document.getElementById('ask').open`)
 	fill(b, map[string]string{"name": "snap-one"})
@@ -86,7 +99,7 @@ func TestDashboardUI(t *testing.T) {
 	b.eval(`document.querySelector('#ask-fields input[name=start]').checked = false; true`)
 	fill(b, map[string]string{"name": "form-vm", "vcpus": "2", "memory": "32M", "kernel": d.idle, "net": "user"})
 	b.waitFor("the new VM listed", `document.querySelector('#vms tbody').textContent.includes('form-vm')`)
-	_, _, body := req(t, http.DefaultClient, "GET", d.tcp+"/v1/vms/form-vm", bearer)
+	_, _, body = req(t, http.DefaultClient, "GET", d.tcp+"/v1/vms/form-vm", bearer)
 	var info struct {
 		State  string
 		Config struct {

@@ -283,6 +283,7 @@ function renderDetail() {
     b('Reboot', () => rebootVM(n), s === 'running'),
     b('Snapshot…', () => snapshotVM(n), live(s)),
     b('Make template…', () => templateFrom(n, ''), live(s)),
+    b('Balloon…', () => balloonVM(n), live(s) && hasBalloon(vm)),
     b('Delete…', () => deleteVM(vm), true, 'danger'));
 }
 
@@ -305,6 +306,31 @@ async function deleteVM(vm) {
   if (await confirmDo(`Delete ${vm.name}?`, msg, 'Delete')) {
     act(`${vm.name} deleted`, () => call('DELETE', vmPath(vm.name) + (running ? '?force=true' : '')));
   }
+}
+
+// A template clone's machine comes from its template, balloon included:
+// the daemon says whether it has one.
+const hasBalloon = (vm) => !!(vm.config && (vm.config.balloon || vm.config.template));
+
+async function balloonVM(name) {
+  let cur;
+  try {
+    cur = await call('GET', vmPath(name, 'balloon'));
+  } catch (e) {
+    if (e instanceof Unauthorized) { loggedOut(); return; }
+    say(`balloon of ${name}: ${e.message}`, true);
+    return;
+  }
+  const stats = cur.stats || {};
+  const free = stats.free_memory !== undefined ? `; the guest has ${bytes(stats.free_memory)} free` : '';
+  const v = await ask({
+    title: `Balloon of ${name}`, ok: 'Set size',
+    message: `${bytes(cur.actual_bytes)} in the balloon (target ${bytes(cur.target_bytes)}), ` +
+      `${bytes(cur.guest_memory_bytes)} left to the guest${free}. The guest gives the balloon's size back to the host; 0 returns it all.`,
+    fields: [{ name: 'size', label: 'Balloon size (e.g. 64M, 0)', required: true, value: `${Math.round(cur.target_bytes / 1048576)}M` }],
+  });
+  if (!v) return;
+  act(`balloon of ${name} set to ${v.size}`, () => call('PUT', vmPath(name, 'balloon'), { size: v.size }));
 }
 
 async function snapshotVM(name) {
