@@ -153,10 +153,19 @@ func TestPrecopyDone(t *testing.T) {
 // when set, sits between the source and the pipe.
 func migratePipe(t testing.TB, src, dst *Manager, name string, o MigrateOptions, wrap func(io.ReadWriteCloser) io.ReadWriteCloser) (MigrationResult, VMInfo, error, error) {
 	t.Helper()
+	return migratePipeWrapped(t, src, dst, name, o, wrap, nil)
+}
+
+// migratePipeWrapped is migratePipe with wrappers on both ends.
+func migratePipeWrapped(t testing.TB, src, dst *Manager, name string, o MigrateOptions, wrapSrc, wrapDst func(io.ReadWriteCloser) io.ReadWriteCloser) (MigrationResult, VMInfo, error, error) {
+	t.Helper()
 	a, b := net.Pipe()
-	var conn io.ReadWriteCloser = a
-	if wrap != nil {
-		conn = wrap(a)
+	var conn, tconn io.ReadWriteCloser = a, b
+	if wrapSrc != nil {
+		conn = wrapSrc(a)
+	}
+	if wrapDst != nil {
+		tconn = wrapDst(b)
 	}
 	var wg sync.WaitGroup
 	var info VMInfo
@@ -164,7 +173,7 @@ func migratePipe(t testing.TB, src, dst *Manager, name string, o MigrateOptions,
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
-		info, rerr = dst.ReceiveMigration(context.Background(), b)
+		info, rerr = dst.ReceiveMigration(context.Background(), tconn)
 	}()
 	res, err := src.Migrate(context.Background(), name, conn, o)
 	wg.Wait()
@@ -358,9 +367,9 @@ func (c *cutConn) Write(p []byte) (int, error) {
 }
 
 // hangUpAfter passes the source's stream through until a frame of type
-// typ has been written (and, net.Pipe being synchronous, read), then
-// closes the connection: the target has everything and fails only when
-// it confirms.
+// typ has been written, then closes the connection. Racy as a way to make
+// the target fail late (the target may confirm before the close): prefer
+// failAtFrame on the target's end.
 type hangUpAfter struct {
 	io.ReadWriteCloser
 	typ  frameType
@@ -397,6 +406,47 @@ func (c *hangUpAfter) Write(p []byte) (int, error) {
 	return n, err
 }
 
+// failAtFrame passes the target's replies through until it starts a
+// frame of type typ, then closes the connection instead: the target has
+// done everything but confirm.
+type failAtFrame struct {
+	io.ReadWriteCloser
+	typ    frameType
+	mu     sync.Mutex
+	hdr    []byte // the current frame's header so far
+	left   int    // payload bytes of the current frame still to come
+	failed bool
+}
+
+func (c *failAtFrame) Write(p []byte) (int, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.failed {
+		return 0, io.ErrClosedPipe
+	}
+	for i := 0; i < len(p); {
+		if c.left > 0 {
+			n := min(c.left, len(p)-i)
+			c.left -= n
+			i += n
+			continue
+		}
+		if len(c.hdr) == 0 && frameType(p[i]) == c.typ {
+			c.failed = true
+			c.ReadWriteCloser.Close()
+			return 0, io.ErrClosedPipe
+		}
+		n := min(migHeader-len(c.hdr), len(p)-i)
+		c.hdr = append(c.hdr, p[i:i+n]...)
+		i += n
+		if len(c.hdr) == migHeader {
+			c.left = int(binary.LittleEndian.Uint32(c.hdr[8:]))
+			c.hdr = c.hdr[:0]
+		}
+	}
+	return c.ReadWriteCloser.Write(p)
+}
+
 // TestMigrateLateFailureKeepsVsock: a migration to a daemon on the same
 // host fails after the target built the VM's devices, its vsock device
 // among them, and the source's VM runs on with its vsock socket in place.
@@ -418,8 +468,8 @@ func TestMigrateLateFailureKeepsVsock(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, _, err, rerr := migratePipe(t, src, dst, "s", MigrateOptions{}, func(rw io.ReadWriteCloser) io.ReadWriteCloser {
-		return &hangUpAfter{ReadWriteCloser: rw, typ: frameDone}
+	_, _, err, rerr := migratePipeWrapped(t, src, dst, "s", MigrateOptions{}, nil, func(rw io.ReadWriteCloser) io.ReadWriteCloser {
+		return &failAtFrame{ReadWriteCloser: rw, typ: frameRunning}
 	})
 	if err == nil || rerr == nil {
 		t.Fatalf("migration over a connection cut before the confirmation succeeded: %v, %v", err, rerr)

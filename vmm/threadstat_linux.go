@@ -13,17 +13,22 @@ import (
 // so the thread's clocks are the hart's alone: CPU time excludes WFI sleeps
 // and throttling, and schedstat's run-queue wait is the time the hart was
 // ready to run but the host gave its core to someone else.
+//
+// The zero value has no file: a hart that never ran a slice never opened
+// one, and closing its clock must not close fd 0 (or whatever file
+// reuses that number by then).
 type threadClock struct {
-	fd  int // /proc/thread-self/schedstat, or -1
+	fd  int  // /proc/thread-self/schedstat, when open
+	open bool
 	buf [128]byte
 }
 
 func openThreadClock() threadClock {
 	fd, err := unix.Open("/proc/thread-self/schedstat", unix.O_RDONLY|unix.O_CLOEXEC, 0)
 	if err != nil {
-		fd = -1
+		return threadClock{}
 	}
-	return threadClock{fd: fd}
+	return threadClock{fd: fd, open: true}
 }
 
 // cpu is the calling thread's CPU time.
@@ -38,7 +43,7 @@ func (c *threadClock) cpu() time.Duration {
 // runQueueWait is the thread's total time spent runnable but not running
 // (0 when schedstat is unavailable).
 func (c *threadClock) runQueueWait() time.Duration {
-	if c.fd < 0 {
+	if !c.open {
 		return 0
 	}
 	n, err := unix.Pread(c.fd, c.buf[:], 0)
@@ -66,8 +71,8 @@ func (c *threadClock) runQueueWait() time.Duration {
 }
 
 func (c *threadClock) close() {
-	if c.fd >= 0 {
+	if c.open {
 		unix.Close(c.fd)
-		c.fd = -1
+		c.open = false
 	}
 }

@@ -3,6 +3,7 @@ package vmm
 import (
 	"fmt"
 	"testing"
+	"time"
 )
 
 // TestCPUWeightShares runs busy VMs with different weights competing for
@@ -59,7 +60,7 @@ func TestCPUWeightShares(t *testing.T) {
 			}
 			// Let the scheduler measure demand over a few windows first.
 			waitFor(t, "the VMs to compete", func() bool { return sum(cpu()) > 0.3*c.capacity })
-			start := cpu()
+			start, t0 := cpu(), time.Now()
 			var used []float64
 			waitFor(t, "two CPU-seconds of competition", func() bool {
 				now := cpu()
@@ -72,7 +73,14 @@ func TestCPUWeightShares(t *testing.T) {
 			last := len(used) - 1
 			light := sum(used[:last]) / float64(last)
 			ratio := used[last] / light
-			t.Logf("CPU seconds %.3f: ratio %.2f (ideal %.0f)", used, ratio, c.ratio)
+			cores := sum(used) / time.Since(t0).Seconds()
+			t.Logf("CPU seconds %.3f: ratio %.2f (ideal %.0f); the VMs got %.2f of %.0f cores", used, ratio, c.ratio, cores, c.capacity)
+			// Weights divide what the host gives popek. On a host so busy
+			// that the VMs get a small fraction of their capacity, slices
+			// and sleeps are too coarse for the ratio to say anything.
+			if cores < c.capacity/4 {
+				t.Skipf("the host delivered %.2f cores of %.0f: too busy to judge the ratio", cores, c.capacity)
+			}
 			if lo, hi := c.ratio*2/3, c.ratio*3/2; ratio < lo || ratio > hi {
 				t.Fatalf("heavy/light CPU ratio %.2f, want about %.0f (%.1f..%.1f)", ratio, c.ratio, lo, hi)
 			}
