@@ -53,7 +53,7 @@ func (s *Server) routes() []route {
 		{Method: http.MethodGet, Path: "/metrics", Summary: "Prometheus metrics of every VM and of the daemon",
 			OKStatus: 200, OK: mediaType("text/plain"), handler: s.metrics.ServeHTTP},
 		{Method: http.MethodPost, Path: "/v1/vms", Summary: "Define a VM from a config document (YAML or JSON)",
-			Body: vmm.Config{}, BodyDesc: "the VM config document; YAML (application/yaml) is accepted as well as JSON. With template set, the VM is a clone of that template: give only name, template, autostart, no_reboot, cpu_weight, cpu_cap and optionally nets and vsock; its first start resumes the template's guest",
+			Body: vmm.Config{}, BodyDesc: "the VM config document; YAML (application/yaml) is accepted as well as JSON. With template set, the VM is a clone of that template: give only name, template, autostart, no_reboot, cpu_weight, cpu_cap and optionally nets, vsock and virtio_console; its first start resumes the template's guest",
 			OKStatus: http.StatusCreated, OK: vmm.VMInfo{}, OKDesc: "the new VM, stopped",
 			Errors: []int{400, 409, 413, 500}, handler: s.handleCreate},
 		{Method: http.MethodGet, Path: "/v1/vms", Summary: "List VMs",

@@ -125,7 +125,8 @@ type disk struct {
 }
 
 // devices creates fresh device models in slot order: drives, nets, shares,
-// vsock, the RNG, then the balloon. On error the ones made so far are closed.
+// vsock, the RNG, the balloon, then the virtio console. On error the ones
+// made so far are closed.
 func (s *bootSpec) devices() (devs []virtio.Device, disks []disk, err error) {
 	defer func() {
 		if err != nil {
@@ -179,6 +180,13 @@ func (s *bootSpec) devices() (devs []virtio.Device, disks []disk, err error) {
 		b := virtio.NewBalloon(nil) // the board attaches the machine's RAM
 		b.SetTarget(uint32(n >> 12))
 		devs = append(devs, b)
+	}
+	if s.cfg.VirtioConsole != nil {
+		dev, err := newConsoleDevice(s.cfg, false)
+		if err != nil {
+			return devs, nil, errorf(KindInvalid, "%v", err)
+		}
+		devs = append(devs, dev)
 	}
 	return devs, disks, nil
 }

@@ -57,6 +57,9 @@ type Config struct {
 	Vsock *VsockConfig `json:"vsock,omitempty" yaml:"vsock,omitempty"`
 	// Balloon adds a virtio memory balloon (see BalloonConfig).
 	Balloon *BalloonConfig `json:"balloon,omitempty" yaml:"balloon,omitempty"`
+	// VirtioConsole adds a virtio console (the guest's /dev/hvc1) on a
+	// Unix socket the daemon listens on; it is the last virtio device.
+	VirtioConsole *VirtioConsoleConfig `json:"virtio_console,omitempty" yaml:"virtio_console,omitempty"`
 
 	// CPUWeight is the VM's share of contended host CPU relative to other
 	// VMs (1..10000, default 100), as cgroup v2 cpu.weight.
@@ -103,6 +106,12 @@ type ShareConfig struct {
 type VsockConfig struct {
 	CID uint64 `json:"cid" yaml:"cid"` // 3..2^32-2
 	UDS string `json:"uds" yaml:"uds"`
+}
+
+// VirtioConsoleConfig is the host side of the virtio console: a Unix
+// socket one client at a time connects to (QEMU's chardev socket server).
+type VirtioConsoleConfig struct {
+	Socket string `json:"socket" yaml:"socket"`
 }
 
 // RateLimitConfig bounds a device's throughput with two token buckets, as
@@ -218,6 +227,9 @@ func (c *Config) ResolvePaths(dir string) {
 	if c.Vsock != nil {
 		abs(&c.Vsock.UDS)
 	}
+	if c.VirtioConsole != nil {
+		abs(&c.VirtioConsole.Socket)
+	}
 }
 
 var nameRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]*$`)
@@ -262,11 +274,11 @@ func (c *Config) Validate() error {
 	if n, err := c.MemoryBytes(); err != nil {
 		add("%v", err)
 	} else if n < board.MinMemSize {
-		add("memory: %s is too small: want at least %dM", c.Memory, board.MinMemSize>>20)
+		add("memory: %q is too small: want at least %dM", c.Memory, board.MinMemSize>>20)
 	} else if n > 1<<40 {
-		add("memory: %s is larger than 1T", c.Memory)
+		add("memory: %q is larger than 1T", c.Memory)
 	} else if n%4096 != 0 {
-		add("memory: %s is not a multiple of 4K", c.Memory)
+		add("memory: %q is not a multiple of 4K", c.Memory)
 	}
 	switch c.MMU {
 	case "sv39", "sv48", "sv57":
@@ -366,8 +378,17 @@ func (c *Config) Validate() error {
 	if err := c.Balloon.validate(c); err != nil {
 		add("balloon.size: %v", err)
 	}
+	if vc := c.VirtioConsole; vc != nil {
+		if vc.Socket == "" {
+			add("virtio_console.socket: missing the host's Unix socket path")
+		}
+		checkPath("virtio_console.socket", vc.Socket)
+		if c.Vsock != nil && vc.Socket != "" && filepath.Clean(vc.Socket) == filepath.Clean(c.Vsock.UDS) {
+			add("virtio_console.socket: %s is vsock.uds too: give each its own path", vc.Socket)
+		}
+	}
 	if n := c.virtioCount(); n > board.VirtioSlots {
-		add("%d virtio devices (drives, nets, shares, vsock, rng, balloon): the board has %d slots", n, board.VirtioSlots)
+		add("%d virtio devices (drives, nets, shares, vsock, rng, balloon, virtio_console): the board has %d slots", n, board.VirtioSlots)
 	}
 	if len(errs) > 0 {
 		return &Error{Kind: KindInvalid, Msg: strings.Join(errs, "; ")}
@@ -384,6 +405,9 @@ func (c *Config) virtioCount() int {
 		n++
 	}
 	if c.Balloon != nil {
+		n++
+	}
+	if c.VirtioConsole != nil {
 		n++
 	}
 	return n
@@ -484,6 +508,10 @@ func (c *Config) Clone() *Config {
 	if c.Balloon != nil {
 		v := *c.Balloon
 		out.Balloon = &v
+	}
+	if c.VirtioConsole != nil {
+		v := *c.VirtioConsole
+		out.VirtioConsole = &v
 	}
 	return &out
 }

@@ -172,7 +172,8 @@ func (m *Manager) vm(name string) (*VM, error) {
 // Create defines a VM from a config document (defaults are filled in).
 // Nothing changes unless the whole document is valid. A document naming a
 // template defines a clone of it (see cloneConfig): only name, template,
-// autostart, no_reboot, cpu_weight, cpu_cap, nets and vsock may be given.
+// autostart, no_reboot, cpu_weight, cpu_cap, nets, vsock and
+// virtio_console may be given.
 func (m *Manager) Create(cfg *Config) (VMInfo, error) {
 	if cfg == nil {
 		return VMInfo{}, errorf(KindInvalid, "config: missing")

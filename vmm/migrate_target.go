@@ -130,15 +130,15 @@ func (rx *migReceiver) receive() (VMInfo, error) {
 	if err != nil {
 		return VMInfo{}, fmt.Errorf("confirming to the source: %v", err)
 	}
-	rx.commitVsock()
+	rx.commitSockets()
 	rx.m.log.Info("vm received by live migration", "vm", h.Name, "state", info.State)
 	return info, nil
 }
 
-// commitVsock moves a taken-over vsock socket to its real path once the
-// source knows the VM runs here: until then the source's socket stays, so
-// a migration that fails leaves the source VM reachable.
-func (rx *migReceiver) commitVsock() {
+// commitSockets moves taken-over vsock and console sockets to their real
+// paths once the source knows the VM runs here: until then the source's
+// sockets stay, so a migration that fails leaves the source VM reachable.
+func (rx *migReceiver) commitSockets() {
 	v := rx.vm
 	v.mu.Lock()
 	var devs []virtio.Device
@@ -147,9 +147,9 @@ func (rx *migReceiver) commitVsock() {
 	}
 	v.mu.Unlock()
 	for _, d := range devs {
-		if vs, ok := d.(*virtio.Vsock); ok {
-			if err := vs.Commit(); err != nil {
-				rx.m.log.Warn("vsock socket not taken over", "vm", v.name, "err", err)
+		if tk, ok := d.(interface{ Commit() error }); ok {
+			if err := tk.Commit(); err != nil {
+				rx.m.log.Warn("device socket not taken over", "vm", v.name, "err", err)
 			}
 		}
 	}

@@ -366,46 +366,6 @@ func (c *cutConn) Write(p []byte) (int, error) {
 	return n, io.ErrClosedPipe
 }
 
-// hangUpAfter passes the source's stream through until a frame of type
-// typ has been written, then closes the connection. Racy as a way to make
-// the target fail late (the target may confirm before the close): prefer
-// failAtFrame on the target's end.
-type hangUpAfter struct {
-	io.ReadWriteCloser
-	typ  frameType
-	mu   sync.Mutex
-	buf  []byte
-	seen int // stream bytes parsed, preamble included
-	done bool
-}
-
-func (c *hangUpAfter) Write(p []byte) (int, error) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.done {
-		return 0, io.ErrClosedPipe
-	}
-	n, err := c.ReadWriteCloser.Write(p)
-	c.buf = append(c.buf, p[:n]...)
-	if c.seen == 0 && len(c.buf) >= migPreamble {
-		c.buf, c.seen = c.buf[migPreamble:], migPreamble
-	}
-	for c.seen > 0 && len(c.buf) >= migHeader {
-		end := migHeader + int(binary.LittleEndian.Uint32(c.buf[8:]))
-		if len(c.buf) < end {
-			break
-		}
-		typ := frameType(c.buf[0])
-		c.buf, c.seen = c.buf[end:], c.seen+end
-		if typ == c.typ {
-			c.done = true
-			c.ReadWriteCloser.Close()
-			break
-		}
-	}
-	return n, err
-}
-
 // failAtFrame passes the target's replies through until it starts a
 // frame of type typ, then closes the connection instead: the target has
 // done everything but confirm.

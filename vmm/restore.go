@@ -13,7 +13,8 @@ import (
 // Machines restored from snapshots (revert) or cloned from templates get
 // their devices from the VM's config, as a boot would: disks on the VM's
 // own drive files (with their rate limits), NICs and shares through the
-// manager's Backends, vsock on the config's socket. Only the identity
+// manager's Backends, vsock and the virtio console on the config's
+// sockets. Only the identity
 // comes from the DeviceSpec: the snapshot's MAC and CID on a revert, the
 // clone's new ones on a clone.
 
@@ -38,6 +39,9 @@ func slotTypes(c *Config) []uint32 {
 	}
 	if c.Balloon != nil {
 		t = append(t, virtio.DeviceBalloon)
+	}
+	if c.VirtioConsole != nil {
+		t = append(t, virtio.DeviceConsole)
 	}
 	return t
 }
@@ -93,8 +97,9 @@ func checkShape(c *Config, s *snapshot.Snapshot) error {
 type deviceBuilder struct {
 	spec  *bootSpec
 	disks []disk
-	// takeover lets the vsock device replace a socket another process's
-	// device still listens on: the same VM, migrating on one host.
+	// takeover lets the vsock and console devices replace a socket
+	// another process's device still listens on: the same VM, migrating
+	// on one host.
 	takeover bool
 }
 
@@ -148,8 +153,29 @@ func (b *deviceBuilder) device(spec snapshot.DeviceSpec) (virtio.Device, error) 
 			return nil, fmt.Errorf("vsock: %v", err)
 		}
 		return dev, nil
+	case c.VirtioConsole != nil && spec.Type == virtio.DeviceConsole:
+		// The snapshot package's default would write to the serial log.
+		return newConsoleDevice(c, b.takeover)
 	}
 	return nil, nil // entropy and balloon: the snapshot package's defaults
+}
+
+// newConsoleDevice is c's virtio console on its socket.
+func newConsoleDevice(c *Config, takeover bool) (virtio.Device, error) {
+	newConsole := virtio.NewSocketConsole
+	if takeover {
+		newConsole = virtio.NewSocketConsoleTakeover
+	}
+	dev, err := newConsole(c.VirtioConsole.Socket)
+	if err != nil {
+		if c.Template != "" {
+			// Two VMs cannot listen on one path, and a clone's is its
+			// template's unless its document gave another.
+			return nil, fmt.Errorf("virtio_console: %v (a VM created from a template listens on the template's virtio_console.socket unless its document gives one)", err)
+		}
+		return nil, fmt.Errorf("virtio_console: %v", err)
+	}
+	return dev, nil
 }
 
 // restoreBuilder makes a run's first machine from a snapshot: the same

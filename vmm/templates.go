@@ -377,6 +377,15 @@ func (m *Manager) cloneConfig(doc *Config) (*Config, error) {
 	case c.Vsock != nil:
 		c.Vsock = &VsockConfig{CID: deriveCID(c.Name), UDS: m.vsockPath(c.Name)}
 	}
+	// The console's socket is the template's unless doc gives one (two
+	// VMs cannot listen on one path: the second start is refused).
+	switch {
+	case doc.VirtioConsole != nil && c.VirtioConsole == nil:
+		return nil, errorf(KindInvalid, "virtio_console: template %q has no virtio console", doc.Template)
+	case doc.VirtioConsole != nil:
+		v := *doc.VirtioConsole
+		c.VirtioConsole = &v
+	}
 	disks := m.vmDisks(c.Name)
 	for i := range c.Drives {
 		d := &c.Drives[i]

@@ -29,6 +29,7 @@ type runOptions struct {
 	devices                       []deviceFlag // --drive, --net, --share in order
 	vsock                         string
 	balloon                       string
+	virtioConsole                 string // --virtio-console's socket path
 	rng, noReboot, memMerge       bool
 	mmu                           string
 }
@@ -66,6 +67,7 @@ func addRunFlags(f *pflag.FlagSet, o *runOptions) {
 	f.StringVar(&o.vsock, "vsock", "", "virtio-vsock: cid=N,uds=PATH (N >= 3; the host connects to PATH and sends \"CONNECT <port>\\n\"; guest connections to host port P go to PATH_P)")
 	f.BoolVar(&o.rng, "rng", true, "virtio entropy device")
 	f.StringVar(&o.balloon, "balloon", "", "virtio memory balloon holding SIZE at boot (e.g. 0, 64M): the guest gives that much memory back to the host; the daemon can resize it at run time")
+	f.StringVar(&o.virtioConsole, "virtio-console", "", "virtio console (the guest's /dev/hvc1) on a Unix socket popek listens on at PATH, as QEMU's -chardev socket,server=on,wait=off: one client at a time, output dropped while none is connected")
 	f.BoolVar(&o.memMerge, "mem-merge", true, "offer guest RAM to the host's same-page merging (KSM), as QEMU's mem-merge")
 	f.BoolVar(&o.noReboot, "no-reboot", false, "exit instead of rebooting when the guest reboots")
 	f.StringVar(&o.mmu, "mmu", "sv57", "widest address translation mode offered: sv39, sv48 or sv57")
@@ -77,8 +79,14 @@ type machineSpec struct {
 	devs  []deviceSpec // virtio slots 0.. in command-line order
 	vsock *vsockSpec   // after devs, before the RNG
 	rng   bool
-	// balloon is the balloon's size in 4 KiB pages; the device is last.
+	// balloon is the balloon's size in 4 KiB pages; the device follows
+	// the RNG.
 	balloon *uint32
+	// console is --virtio-console's socket path; the device is last. Its
+	// socket (conSock, opened by the first boot) outlives boots, so a
+	// client stays connected across guest reboots; close closes it.
+	console string
+	conSock *virtio.ConsoleSocket
 	// switches outlive boots: a rebooted guest rejoins the same segments.
 	// They are host-wide (vswitch.DefaultHostDir).
 	switches *vswitch.Registry
@@ -167,7 +175,8 @@ func buildSpec(o *runOptions, console io.Writer) (*machineSpec, error) {
 		pages := uint32(n >> 12)
 		s.balloon = &pages
 	}
-	if n := len(s.devs) + btoi(s.vsock != nil) + btoi(s.rng) + btoi(s.balloon != nil); n > board.VirtioSlots {
+	s.console = o.virtioConsole
+	if n := len(s.devs) + btoi(s.vsock != nil) + btoi(s.rng) + btoi(s.balloon != nil) + btoi(s.console != ""); n > board.VirtioSlots {
 		return nil, fmt.Errorf("%d virtio devices requested: the board has %d slots", n, board.VirtioSlots)
 	}
 	return s, nil
@@ -190,8 +199,8 @@ func btoi(b bool) int {
 }
 
 // devices creates fresh device backends in slot order: --drive, --net and
-// --share in command-line order, then --vsock, the RNG and the balloon. On error the ones made so
-// far are closed.
+// --share in command-line order, then --vsock, the RNG, the balloon and
+// the virtio console. On error the ones made so far are closed.
 func (s *machineSpec) devices() (devs []virtio.Device, err error) {
 	defer func() {
 		if err != nil {
@@ -234,7 +243,34 @@ func (s *machineSpec) devices() (devs []virtio.Device, err error) {
 		b.SetTarget(*s.balloon)
 		devs = append(devs, b)
 	}
+	if s.console != "" {
+		if s.conSock == nil {
+			sock, err := openConsoleSocket(s.console)
+			if err != nil {
+				return devs, err
+			}
+			s.conSock = sock
+		}
+		devs = append(devs, s.conSock.Console())
+	}
 	return devs, nil
+}
+
+// openConsoleSocket listens on --virtio-console's path.
+func openConsoleSocket(path string) (*virtio.ConsoleSocket, error) {
+	sock, err := virtio.ListenConsole(path)
+	if err != nil {
+		return nil, fmt.Errorf("--virtio-console: %v", err)
+	}
+	return sock, nil
+}
+
+// close releases what outlives boots: the virtio console's socket.
+func (s *machineSpec) close() {
+	if s.conSock != nil {
+		s.conSock.Close()
+		s.conSock = nil
+	}
 }
 
 // runGuest boots the guest, rebooting on request, until it powers off,
@@ -245,6 +281,7 @@ func runGuest(o *runOptions, stdin *os.File, stdout, stderr io.Writer) error {
 		return &exitError{code: 1, err: err}
 	}
 	defer spec.switches.Close() // hand the host-wide switches this process hosts to another
+	defer spec.close()
 
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()

@@ -126,7 +126,14 @@ func runWithSnapshots(o *runOptions, sf *snapshotFlags, stdin *os.File, stdout, 
 		if restored, err = snapshot.Open(sf.restore); err != nil {
 			return fail(err)
 		}
-		if first, next, err = restoreMachine(o, sf, restored, stdout, stderr); err != nil {
+		var conSock *virtio.ConsoleSocket // outlives reboots, as in a fresh run
+		if o.virtioConsole != "" {
+			if conSock, err = openConsoleSocket(o.virtioConsole); err != nil {
+				return fail(err)
+			}
+			defer conSock.Close()
+		}
+		if first, next, err = restoreMachine(o, sf, restored, conSock, stdout, stderr); err != nil {
 			return fail(err)
 		}
 	} else {
@@ -134,6 +141,7 @@ func runWithSnapshots(o *runOptions, sf *snapshotFlags, stdin *os.File, stdout, 
 		if err != nil {
 			return fail(err)
 		}
+		defer spec.close()
 		next = func() (*board.Machine, error) { return freshMachine(spec) }
 	}
 	if sf.dir != "" {
@@ -248,7 +256,7 @@ func freshMachine(spec *machineSpec) (*board.Machine, error) {
 // returns a builder for the machines after a guest reboot: the same disks
 // (the restored guest's own overlays) and network, booted afresh from the
 // snapshot's boot images.
-func restoreMachine(o *runOptions, sf *snapshotFlags, snap *snapshot.Snapshot, console, stderr io.Writer) (*board.Machine, func() (*board.Machine, error), error) {
+func restoreMachine(o *runOptions, sf *snapshotFlags, snap *snapshot.Snapshot, conSock *virtio.ConsoleSocket, console, stderr io.Writer) (*board.Machine, func() (*board.Machine, error), error) {
 	diskDir := sf.diskDir
 	if diskDir == "" {
 		var err error
@@ -261,7 +269,11 @@ func restoreMachine(o *runOptions, sf *snapshotFlags, snap *snapshot.Snapshot, c
 	if err != nil {
 		return nil, nil, err
 	}
+	rb.console = conSock
 	if err := rb.checkShares(snap.Manifest.VM.Devices); err != nil {
+		return nil, nil, err
+	}
+	if err := rb.checkConsole(snap.Manifest.VM.Devices); err != nil {
 		return nil, nil, err
 	}
 	m, err := snap.Restore(snapshot.RestoreOptions{Console: console, DiskDir: diskDir, Device: rb.device, BootImages: true, NoMemMerge: !o.memMerge})
@@ -320,15 +332,17 @@ func defaultRebootDevice(spec snapshot.DeviceSpec) (virtio.Device, error) {
 	return nil, fmt.Errorf("a %s device cannot be rebuilt", spec.Kind)
 }
 
-// restoreBackends gives restored network, vsock and 9p devices their host
-// side: --net flags in order (default: user-mode networking) with the
-// snapshot's MAC, --vsock's socket with the snapshot's CID, and for each
-// shared directory the --share with its tag.
+// restoreBackends gives restored network, vsock, 9p and console devices
+// their host side: --net flags in order (default: user-mode networking)
+// with the snapshot's MAC, --vsock's socket with the snapshot's CID, for
+// each shared directory the --share with its tag, and --virtio-console's
+// socket.
 type restoreBackends struct {
 	nets     []netSpec
 	vsock    *vsockSpec
-	shares   map[string]shareSpec // by tag
-	used     int                  // nets handed out for the machine being built
+	console  *virtio.ConsoleSocket // nil without --virtio-console
+	shares   map[string]shareSpec  // by tag
+	used     int                   // nets handed out for the machine being built
 	seed     string
 	switches *vswitch.Registry
 }
@@ -384,6 +398,11 @@ func (rb *restoreBackends) device(spec snapshot.DeviceSpec) (virtio.Device, erro
 			return nil, fmt.Errorf("the snapshot's guest has vsock CID %d, --vsock says %d", spec.Vsock.CID, rb.vsock.CID)
 		}
 		return newVsockDevice(*rb.vsock)
+	case spec.Type == virtio.DeviceConsole:
+		if rb.console == nil {
+			return nil, errors.New("the snapshot has a virtio console: give --virtio-console PATH for its socket")
+		}
+		return rb.console.Console(), nil
 	case spec.Type == virtio.Device9P:
 		if spec.P9 == nil {
 			return nil, errors.New("the snapshot does not record the share's tag (it was taken by an older popek): its shared directory cannot be restored")
@@ -419,6 +438,20 @@ func (rb *restoreBackends) checkShares(devs []snapshot.DeviceSpec) error {
 		}
 	}
 	return nil
+}
+
+// checkConsole refuses --virtio-console for a snapshot without a console
+// (one with a console and no flag is reported when its slot is built).
+func (rb *restoreBackends) checkConsole(devs []snapshot.DeviceSpec) error {
+	if rb.console == nil {
+		return nil
+	}
+	for _, d := range devs {
+		if d.Type == virtio.DeviceConsole {
+			return nil
+		}
+	}
+	return errors.New("--virtio-console: the snapshot has no virtio console")
 }
 
 func shareMode(ro bool) string {

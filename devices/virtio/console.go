@@ -22,6 +22,10 @@ const (
 type Console struct {
 	out  io.Writer
 	host Host
+	// sock is the host side when it is a ConsoleSocket; ownSock: Close
+	// closes it (NewSocketConsole).
+	sock    *ConsoleSocket
+	ownSock bool
 
 	mu      sync.Mutex // guards everything below
 	cols    uint16
@@ -81,7 +85,28 @@ func (c *Console) Features() uint64           { return ConsoleFSize }
 func (c *Console) QueueSizes(uint64) []uint16 { return []uint16{128, 128} }
 func (c *Console) Attach(h Host)              { c.host = h }
 func (c *Console) WriteConfig(uint64, []byte) {}
-func (c *Console) Close() error               { return nil }
+
+// Close detaches the console from its socket, and closes the socket if
+// the console owns it.
+func (c *Console) Close() error {
+	if c.sock == nil {
+		return nil
+	}
+	c.sock.detach(c)
+	if c.ownSock {
+		return c.sock.Close()
+	}
+	return nil
+}
+
+// Commit ends the takeover of a console made by NewSocketConsoleTakeover
+// (see ConsoleSocket.Commit); otherwise it does nothing.
+func (c *Console) Commit() error {
+	if !c.ownSock {
+		return nil
+	}
+	return c.sock.Commit()
+}
 
 // ReadConfig serves struct virtio_console_config: cols, rows, max_nr_ports,
 // emerg_wr. Only cols and rows are meaningful without MULTIPORT/EMERG_WRITE.

@@ -8,8 +8,6 @@ import (
 	"os"
 	"sync"
 	"sync/atomic"
-	"syscall"
-	"time"
 )
 
 const (
@@ -114,7 +112,7 @@ func NewVsockTakeover(cid uint64, udsPath string) (*Vsock, error) {
 }
 
 // vsockStaging is the suffix of a taking-over device's socket until Commit.
-const vsockStaging = ".incoming"
+const vsockStaging = socketStaging
 
 func newVsock(cid uint64, udsPath string, takeover bool) (*Vsock, error) {
 	if cid < 3 || cid >= 0xffffffff {
@@ -127,7 +125,7 @@ func newVsock(cid uint64, udsPath string, takeover bool) (*Vsock, error) {
 	if takeover {
 		at += vsockStaging
 	}
-	ln, sock, err := listenVsock(at)
+	ln, sock, err := listenUnix("virtio-vsock", at)
 	if err != nil {
 		return nil, err
 	}
@@ -144,45 +142,6 @@ func newVsock(cid uint64, udsPath string, takeover bool) (*Vsock, error) {
 	return v, nil
 }
 
-// listenVsock listens on path, replacing a stale socket file there.
-func listenVsock(path string) (*net.UnixListener, os.FileInfo, error) {
-	if fi, err := os.Lstat(path); err == nil {
-		if fi.Mode()&os.ModeSocket == 0 {
-			return nil, nil, fmt.Errorf("virtio-vsock: %s exists and is not a socket", path)
-		}
-		if c, err := net.DialTimeout("unix", path, time.Second); err == nil {
-			c.Close()
-			return nil, nil, fmt.Errorf("virtio-vsock: %s is in use: another VM (or program) listens on it", path)
-		}
-		os.Remove(path)
-	}
-	ln, err := net.ListenUnix("unix", &net.UnixAddr{Name: path, Net: "unix"})
-	if err != nil {
-		return nil, nil, fmt.Errorf("virtio-vsock: %w", err)
-	}
-	// Close unlinks the socket only while it is still this one: a device
-	// that took it over may have replaced it.
-	ln.SetUnlinkOnClose(false)
-	sock, err := os.Lstat(path)
-	if err != nil {
-		ln.Close()
-		return nil, nil, fmt.Errorf("virtio-vsock: %w", err)
-	}
-	return ln, sock, nil
-}
-
-// sameSocket tells whether two stats are of one socket file. The inode
-// alone does not tell: a socket that replaced an unlinked one may get its
-// inode number back, but not its change time.
-func sameSocket(a, b os.FileInfo) bool {
-	if a == nil || b == nil || !os.SameFile(a, b) {
-		return false
-	}
-	sa, ok1 := a.Sys().(*syscall.Stat_t)
-	sb, ok2 := b.Sys().(*syscall.Stat_t)
-	return !ok1 || !ok2 || sa.Ctim == sb.Ctim
-}
-
 // Commit ends a takeover: the device's socket replaces whatever is at
 // udsPath (the old device's, which then leaves it alone on Close). The
 // listener keeps working across the rename. It does nothing for a device
@@ -193,14 +152,11 @@ func (v *Vsock) Commit() error {
 	if v.closed || v.at == v.udsPath {
 		return nil
 	}
-	if err := os.Rename(v.at, v.udsPath); err != nil {
-		return fmt.Errorf("virtio-vsock: taking over %s: %w", v.udsPath, err)
+	sock, err := moveSocket("virtio-vsock", v.at, v.udsPath, v.sock)
+	if err != nil {
+		return err
 	}
-	v.at = v.udsPath
-	// A rename changes the inode's ctime: stat it anew for Close.
-	if fi, err := os.Lstat(v.at); err == nil {
-		v.sock = fi
-	}
+	v.at, v.sock = v.udsPath, sock
 	return nil
 }
 
@@ -284,9 +240,7 @@ func (v *Vsock) Close() error {
 	at, sock := v.at, v.sock
 	v.mu.Unlock()
 	err := v.ln.Close()
-	if fi, serr := os.Lstat(at); serr == nil && sameSocket(fi, sock) {
-		os.Remove(at)
-	}
+	unlinkOwnSocket(at, sock)
 	v.wg.Wait()
 	return err
 }

@@ -1,0 +1,75 @@
+package virtio
+
+import (
+	"fmt"
+	"net"
+	"os"
+	"syscall"
+	"time"
+)
+
+// socketStaging is the suffix of a taking-over device's socket until its
+// Commit moves it over the real path (a same-host live migration).
+const socketStaging = ".incoming"
+
+// listenUnix listens on path for device dev (the error prefix), replacing
+// a stale socket file there. A socket something still listens on (another
+// VM's) or any other file is an error. The returned stat identifies the
+// socket file, so that its owner unlinks it only while it is still its own.
+func listenUnix(dev, path string) (*net.UnixListener, os.FileInfo, error) {
+	if fi, err := os.Lstat(path); err == nil {
+		if fi.Mode()&os.ModeSocket == 0 {
+			return nil, nil, fmt.Errorf("%s: %s exists and is not a socket", dev, path)
+		}
+		if c, err := net.DialTimeout("unix", path, time.Second); err == nil {
+			c.Close()
+			return nil, nil, fmt.Errorf("%s: %s is in use: another VM (or program) listens on it", dev, path)
+		}
+		os.Remove(path)
+	}
+	ln, err := net.ListenUnix("unix", &net.UnixAddr{Name: path, Net: "unix"})
+	if err != nil {
+		return nil, nil, fmt.Errorf("%s: %w", dev, err)
+	}
+	// The owner unlinks the socket only while it is still this one: a
+	// device that took it over may have replaced it.
+	ln.SetUnlinkOnClose(false)
+	sock, err := os.Lstat(path)
+	if err != nil {
+		ln.Close()
+		return nil, nil, fmt.Errorf("%s: %w", dev, err)
+	}
+	return ln, sock, nil
+}
+
+// sameSocket tells whether two stats are of one socket file. The inode
+// alone does not tell: a socket that replaced an unlinked one may get its
+// inode number back, but not its change time.
+func sameSocket(a, b os.FileInfo) bool {
+	if a == nil || b == nil || !os.SameFile(a, b) {
+		return false
+	}
+	sa, ok1 := a.Sys().(*syscall.Stat_t)
+	sb, ok2 := b.Sys().(*syscall.Stat_t)
+	return !ok1 || !ok2 || sa.Ctim == sb.Ctim
+}
+
+// moveSocket renames the socket file at from over to and returns its new
+// stat, for unlinkOwnSocket (a rename changes the inode's ctime), or old
+// if the new one cannot be read. The listener keeps working.
+func moveSocket(dev, from, to string, old os.FileInfo) (os.FileInfo, error) {
+	if err := os.Rename(from, to); err != nil {
+		return old, fmt.Errorf("%s: taking over %s: %w", dev, to, err)
+	}
+	if fi, err := os.Lstat(to); err == nil {
+		return fi, nil
+	}
+	return old, nil
+}
+
+// unlinkOwnSocket removes the socket file at path if it is still sock.
+func unlinkOwnSocket(path string, sock os.FileInfo) {
+	if fi, err := os.Lstat(path); err == nil && sameSocket(fi, sock) {
+		os.Remove(path)
+	}
+}
