@@ -437,6 +437,10 @@ func checkHostFwd(s string) error {
 	return nil
 }
 
+// maxSocketPath is the longest Unix socket path Linux takes (sun_path
+// holds 108 bytes with the terminating NUL).
+const maxSocketPath = 107
+
 // CheckHost checks what the document names on the host: files readable,
 // share directories present. Create runs it so that a VM that cannot start
 // is refused up front; Start runs it again.
@@ -466,6 +470,31 @@ func (c *Config) CheckHost() error {
 				errs = append(errs, fmt.Sprintf("%s: %s is a qcow2 image, which popek only reads: set overlay: PATH (a copy-on-write file for the guest's writes) or readonly: true", f, d.File))
 			}
 		}
+	}
+	// Sockets the daemon will listen on: a path too long for sun_path or
+	// in a missing directory would only fail when the VM starts.
+	sock := func(field, p string) {
+		if p == "" {
+			return
+		}
+		if len(p) > maxSocketPath {
+			errs = append(errs, fmt.Sprintf("%s: %s is %d bytes, longer than a Unix socket path can be (%d)", field, p, len(p), maxSocketPath))
+			return
+		}
+		if fi, err := os.Stat(filepath.Dir(p)); err != nil {
+			errs = append(errs, fmt.Sprintf("%s: %v", field, err))
+		} else if !fi.IsDir() {
+			errs = append(errs, fmt.Sprintf("%s: %s is not a directory", field, filepath.Dir(p)))
+		}
+		if fi, err := os.Lstat(p); err == nil && fi.Mode()&os.ModeSocket == 0 {
+			errs = append(errs, fmt.Sprintf("%s: %s exists and is not a socket", field, p))
+		}
+	}
+	if c.Vsock != nil {
+		sock("vsock.uds", c.Vsock.UDS)
+	}
+	if c.VirtioConsole != nil {
+		sock("virtio_console.socket", c.VirtioConsole.Socket)
 	}
 	for i, s := range c.Shares {
 		if fi, err := os.Stat(s.Path); err != nil {

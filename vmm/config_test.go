@@ -232,6 +232,10 @@ func TestCheckHost(t *testing.T) {
 		{"kernel is a dir", Config{Kernel: dir}, "is a directory"},
 		{"missing drive", Config{Drives: []DriveConfig{{File: "/nonexistent/disk"}}}, "drives[0].file"},
 		{"share not a dir", Config{Shares: []ShareConfig{{Path: file}}}, "not a directory"},
+		{"vsock socket ok", Config{Vsock: &VsockConfig{CID: 3, UDS: filepath.Join(dir, "v.sock")}}, ""},
+		{"vsock socket dir missing", Config{Vsock: &VsockConfig{CID: 3, UDS: filepath.Join(dir, "no", "v.sock")}}, "vsock.uds: stat"},
+		{"vsock socket too long", Config{Vsock: &VsockConfig{CID: 3, UDS: filepath.Join(dir, strings.Repeat("s", 120))}}, "longer than a Unix socket path can be"},
+		{"console socket is a file", Config{VirtioConsole: &VirtioConsoleConfig{Socket: file}}, "virtio_console.socket: " + file + " exists and is not a socket"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

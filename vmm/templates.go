@@ -376,6 +376,10 @@ func (m *Manager) cloneConfig(doc *Config) (*Config, error) {
 		c.Vsock = &v
 	case c.Vsock != nil:
 		c.Vsock = &VsockConfig{CID: deriveCID(c.Name), UDS: m.vsockPath(c.Name)}
+		// The directory exists before the clone's config is checked.
+		if err := os.MkdirAll(filepath.Dir(c.Vsock.UDS), 0o700); err != nil {
+			return nil, errorf(KindInternal, "vsock: %v", err)
+		}
 	}
 	// The console's socket is the template's unless doc gives one (two
 	// VMs cannot listen on one path: the second start is refused).
