@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"debug/elf"
 	"fmt"
-	"io"
 )
 
 // parseELF loads an ELF64 little-endian RISC-V executable's PT_LOAD
@@ -43,10 +42,12 @@ func parseELF(data []byte) (p *program, err error) {
 		if ph.Paddr+ph.Memsz < ph.Paddr {
 			return nil, fmt.Errorf("corrupt ELF file: segment %d wraps the address space", i)
 		}
-		buf := make([]byte, ph.Filesz)
-		if _, err := io.ReadFull(ph.Open(), buf); err != nil {
-			return nil, fmt.Errorf("corrupt ELF file: segment %d: %v", i, err)
+		// Checked before anything is allocated: Filesz is the file's word,
+		// and a huge one must not reach make.
+		if ph.Off > uint64(len(data)) || ph.Filesz > uint64(len(data))-ph.Off {
+			return nil, fmt.Errorf("corrupt ELF file: segment %d (%#x bytes at offset %#x) runs past the end of the %#x-byte file", i, ph.Filesz, ph.Off, len(data))
 		}
+		buf := data[ph.Off : ph.Off+ph.Filesz]
 		seg := segment{addr: ph.Paddr, data: buf, memSize: ph.Memsz}
 		if trim := headerPrefix(f, ph); trim > 0 && ph.Paddr < DRAMBase && ph.Paddr+trim >= DRAMBase {
 			// Linkers put the ELF and program headers in the first
@@ -61,13 +62,15 @@ func parseELF(data []byte) (p *program, err error) {
 	if len(p.segments) == 0 {
 		return nil, fmt.Errorf("ELF file has no loadable segments")
 	}
-	p.toHost = toHostAddr(f)
+	p.toHost = toHostAddr(f, p.segments)
 	return p, nil
 }
 
 // toHostAddr returns the physical address of the tohost symbol (translated
-// through the segment holding it), or 0 when there is none.
-func toHostAddr(f *elf.File) uint64 {
+// through the segment holding it), or 0 when there is none. The word must
+// be aligned and inside a loaded segment: the HTIF watcher reads it from
+// RAM, which holds every loaded segment and nothing else is guaranteed.
+func toHostAddr(f *elf.File, loaded []segment) uint64 {
 	syms, err := f.Symbols()
 	if err != nil {
 		return 0
@@ -77,8 +80,14 @@ func toHostAddr(f *elf.File) uint64 {
 			continue
 		}
 		for _, ph := range f.Progs {
-			if ph.Type == elf.PT_LOAD && s.Value >= ph.Vaddr && s.Value-ph.Vaddr+8 <= ph.Memsz {
-				return s.Value - ph.Vaddr + ph.Paddr
+			if ph.Type != elf.PT_LOAD || s.Value < ph.Vaddr || s.Value-ph.Vaddr >= ph.Memsz || ph.Memsz-(s.Value-ph.Vaddr) < 8 {
+				continue
+			}
+			addr := s.Value - ph.Vaddr + ph.Paddr
+			for _, seg := range loaded {
+				if addr%8 == 0 && addr >= seg.addr && addr-seg.addr < seg.memSize && seg.memSize-(addr-seg.addr) >= 8 {
+					return addr
+				}
 			}
 		}
 	}

@@ -128,6 +128,10 @@ func checkBase(b *BlockSpec, full bool) error {
 	if err != nil {
 		return fmt.Errorf("base image: %w", err)
 	}
+	if !st.Mode().IsRegular() {
+		// Opening a FIFO or device to hash it could block forever.
+		return fmt.Errorf("base image %s is not a regular file", b.Base)
+	}
 	if st.Size() != b.BaseSize {
 		return fmt.Errorf("base image %s has %d bytes, the snapshot was taken with %d", b.Base, st.Size(), b.BaseSize)
 	}
@@ -190,6 +194,36 @@ func (s *Snapshot) restoreDisk(slot int, b *BlockSpec, diskDir string) (*virtio.
 		c.Path = b.Base
 	}
 	return virtio.NewBlock(c)
+}
+
+// undoDiskFiles returns what a failed restore calls to leave diskDir as it
+// found it: the restore's overlays (diskN.ovl, for every disk slot whose
+// file did not exist yet) removed, and diskDir too if it made it, so the
+// same directory can be used again.
+func (s *Snapshot) undoDiskFiles(diskDir string) func() {
+	if diskDir == "" {
+		return func() {}
+	}
+	_, err := os.Lstat(diskDir)
+	madeDir := errors.Is(err, os.ErrNotExist)
+	var fresh []string
+	for _, d := range s.Manifest.VM.Devices {
+		if d.Block == nil {
+			continue
+		}
+		name := filepath.Join(diskDir, fmt.Sprintf("disk%d.ovl", d.Slot))
+		if _, err := os.Lstat(name); errors.Is(err, os.ErrNotExist) {
+			fresh = append(fresh, name)
+		}
+	}
+	return func() {
+		for _, name := range fresh {
+			os.Remove(name)
+		}
+		if madeDir {
+			os.Remove(diskDir) // only if empty
+		}
+	}
 }
 
 func kindName(t uint32) string {

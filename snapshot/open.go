@@ -99,7 +99,7 @@ func OpenWith(dir string, o OpenOptions) (*Snapshot, error) {
 
 func openOne(dir string, o OpenOptions) (*Snapshot, error) {
 	start := time.Now()
-	mb, err := readLimited(filepath.Join(dir, ManifestFile), maxManifestSize)
+	mb, err := readManifestFile(filepath.Join(dir, ManifestFile))
 	if errors.Is(err, os.ErrNotExist) {
 		if _, serr := os.Stat(dir); serr != nil {
 			return nil, serr
@@ -182,6 +182,19 @@ func checkStateMatches(st *board.MachineState, m *Manifest) error {
 		}
 	}
 	return nil
+}
+
+// readManifestFile reads a manifest, refusing anything but a regular file:
+// opening a FIFO planted in its place would block forever.
+func readManifestFile(name string) ([]byte, error) {
+	st, err := os.Stat(name)
+	if err != nil {
+		return nil, err
+	}
+	if !st.Mode().IsRegular() {
+		return nil, fmt.Errorf("%s is not a regular file", ManifestFile)
+	}
+	return readLimited(name, maxManifestSize)
 }
 
 func readLimited(name string, limit int64) ([]byte, error) {

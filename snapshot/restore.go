@@ -41,12 +41,19 @@ type RestoreOptions struct {
 // continues where it was, with the same identity (MAC addresses, vsock
 // CID). Memory is mapped lazily and copy-on-write from the snapshot's
 // memory file; disks get fresh overlays in DiskDir over the frozen ones.
-// On error nothing is left running or open.
+// On error nothing is left running or open, and the disk files it made in
+// DiskDir are removed (so the same DiskDir can be used again).
 func (s *Snapshot) Restore(o RestoreOptions) (*board.Machine, error) {
 	return s.restore(o, nil)
 }
 
-func (s *Snapshot) restore(o RestoreOptions, id *identity) (*board.Machine, error) {
+func (s *Snapshot) restore(o RestoreOptions, id *identity) (_ *board.Machine, err error) {
+	undo := s.undoDiskFiles(o.DiskDir)
+	defer func() {
+		if err != nil {
+			undo()
+		}
+	}()
 	devs, err := s.buildDevices(o, id)
 	if err != nil {
 		return nil, fmt.Errorf("restore %s: %w", s.Dir, err)
