@@ -12,11 +12,18 @@ import (
 // Commit moves it over the real path (a same-host live migration).
 const socketStaging = ".incoming"
 
+// maxUnixPath is the longest path Linux binds a Unix socket to (sun_path
+// holds 108 bytes with the terminating NUL).
+const maxUnixPath = 107
+
 // listenUnix listens on path for device dev (the error prefix), replacing
 // a stale socket file there. A socket something still listens on (another
 // VM's) or any other file is an error. The returned stat identifies the
 // socket file, so that its owner unlinks it only while it is still its own.
 func listenUnix(dev, path string) (*net.UnixListener, os.FileInfo, error) {
+	if len(path) > maxUnixPath {
+		return nil, nil, fmt.Errorf("%s: %s is %d bytes, longer than a Unix socket path can be (%d)", dev, path, len(path), maxUnixPath)
+	}
 	if fi, err := os.Lstat(path); err == nil {
 		if fi.Mode()&os.ModeSocket == 0 {
 			return nil, nil, fmt.Errorf("%s: %s exists and is not a socket", dev, path)

@@ -174,6 +174,7 @@ func TestConsoleSocketPathRules(t *testing.T) {
 		{"not a socket", file, "not a socket"},
 		{"no path", "", "no Unix socket path"},
 		{"missing directory", filepath.Join(dir, "none", "c.sock"), "no such file"},
+		{"too long", filepath.Join(dir, strings.Repeat("c", 110)), "longer than a Unix socket path can be"},
 		{"stale", stale, ""},
 	} {
 		t.Run(c.name, func(t *testing.T) {
