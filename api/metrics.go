@@ -20,6 +20,7 @@ type collector struct {
 	hartInstret                                   *prometheus.Desc
 	snapshots, templates                          *prometheus.Desc
 	balloonTarget, balloonActual                  *prometheus.Desc
+	consoleConnected, consoleDropped              *prometheus.Desc
 }
 
 func newCollector(mgr *vmm.Manager) *collector {
@@ -27,37 +28,39 @@ func newCollector(mgr *vmm.Manager) *collector {
 		return prometheus.NewDesc("popek_vm_"+name, help, append([]string{"vm"}, labels...), nil)
 	}
 	return &collector{
-		mgr:           mgr,
-		state:         d("state", "1 for the VM's current state.", "state"),
-		vcpus:         d("vcpus", "Virtual CPUs."),
-		memory:        d("memory_bytes", "Guest RAM size."),
-		resident:      d("resident_bytes", "Guest RAM backed by host memory (mincore)."),
-		uptime:        d("uptime_seconds", "Seconds since the VM was started."),
-		boots:         d("boots", "Machines booted since the start (1 + guest reboots)."),
-		instret:       d("instructions_retired_total", "Instructions retired by all vCPUs."),
-		vcpuSeconds:   d("vcpu_seconds_total", "Host CPU time used by the VM's vCPUs."),
-		throttled:     d("throttled_seconds_total", "Time vCPUs slept to honour cpu_cap and cpu_weight."),
-		exceptions:    d("exceptions_total", "Synchronous traps taken, by cause.", "cause"),
-		interrupts:    d("interrupts_total", "Interrupts taken, by cause.", "cause"),
-		ecalls:        d("ecalls_total", "ECALL instructions executed."),
-		exits:         d("exits_total", "VMM exits by cause: sbi:EXTENSION hypercalls and mmio:DEVICE accesses.", "cause"),
-		tlbHits:       d("tlb_hits_total", "Software TLB hits."),
-		tlbMisses:     d("tlb_misses_total", "Software TLB misses."),
-		diskBytes:     d("disk_bytes_total", "Bytes transferred by a drive (by slot in the config's drives list).", "drive", "op"),
-		diskOps:       d("disk_ops_total", "Requests completed by a drive.", "drive", "op"),
-		diskThrottled: d("disk_throttled_total", "Times a drive's rate limit held requests back.", "drive"),
-		hartInstret:   d("hart_instructions_retired_total", "Instructions retired by one vCPU.", "hart"),
-		snapshots:     d("snapshots", "Snapshots the VM has in the state directory."),
-		balloonTarget: d("balloon_target_bytes", "Memory the host asked the VM's balloon to hold."),
-		balloonActual: d("balloon_actual_bytes", "Memory the guest has put in its balloon (given back to the host)."),
-		templates:     prometheus.NewDesc("popek_templates", "Templates in the state directory.", nil, nil),
+		mgr:              mgr,
+		state:            d("state", "1 for the VM's current state.", "state"),
+		vcpus:            d("vcpus", "Virtual CPUs."),
+		memory:           d("memory_bytes", "Guest RAM size."),
+		resident:         d("resident_bytes", "Guest RAM backed by host memory (mincore)."),
+		uptime:           d("uptime_seconds", "Seconds since the VM was started."),
+		boots:            d("boots", "Machines booted since the start (1 + guest reboots)."),
+		instret:          d("instructions_retired_total", "Instructions retired by all vCPUs."),
+		vcpuSeconds:      d("vcpu_seconds_total", "Host CPU time used by the VM's vCPUs."),
+		throttled:        d("throttled_seconds_total", "Time vCPUs slept to honour cpu_cap and cpu_weight."),
+		exceptions:       d("exceptions_total", "Synchronous traps taken, by cause.", "cause"),
+		interrupts:       d("interrupts_total", "Interrupts taken, by cause.", "cause"),
+		ecalls:           d("ecalls_total", "ECALL instructions executed."),
+		exits:            d("exits_total", "VMM exits by cause: sbi:EXTENSION hypercalls and mmio:DEVICE accesses.", "cause"),
+		tlbHits:          d("tlb_hits_total", "Software TLB hits."),
+		tlbMisses:        d("tlb_misses_total", "Software TLB misses."),
+		diskBytes:        d("disk_bytes_total", "Bytes transferred by a drive (by slot in the config's drives list).", "drive", "op"),
+		diskOps:          d("disk_ops_total", "Requests completed by a drive.", "drive", "op"),
+		diskThrottled:    d("disk_throttled_total", "Times a drive's rate limit held requests back.", "drive"),
+		hartInstret:      d("hart_instructions_retired_total", "Instructions retired by one vCPU.", "hart"),
+		snapshots:        d("snapshots", "Snapshots the VM has in the state directory."),
+		balloonTarget:    d("balloon_target_bytes", "Memory the host asked the VM's balloon to hold."),
+		balloonActual:    d("balloon_actual_bytes", "Memory the guest has put in its balloon (given back to the host)."),
+		consoleConnected: d("virtio_console_connected", "1 while a client is connected to the virtio console's socket."),
+		consoleDropped:   d("virtio_console_dropped_bytes_total", "Virtio console bytes lost: input the guest did not read, output a client did not read in time.", "direction"),
+		templates:        prometheus.NewDesc("popek_templates", "Templates in the state directory.", nil, nil),
 	}
 }
 
 func (c *collector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{c.state, c.vcpus, c.memory, c.resident, c.uptime, c.boots,
 		c.instret, c.vcpuSeconds, c.throttled, c.exceptions, c.interrupts, c.ecalls, c.exits,
-		c.tlbHits, c.tlbMisses, c.diskBytes, c.diskOps, c.diskThrottled, c.hartInstret, c.snapshots, c.templates, c.balloonTarget, c.balloonActual} {
+		c.tlbHits, c.tlbMisses, c.diskBytes, c.diskOps, c.diskThrottled, c.hartInstret, c.snapshots, c.templates, c.balloonTarget, c.balloonActual, c.consoleConnected, c.consoleDropped} {
 		ch <- d
 	}
 }
@@ -86,6 +89,15 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 		if b := st.Balloon; b != nil {
 			gauge(c.balloonTarget, float64(b.TargetBytes), vm)
 			gauge(c.balloonActual, float64(b.ActualBytes), vm)
+		}
+		if vc := st.VirtioConsole; vc != nil {
+			connected := 0.0
+			if vc.Connected {
+				connected = 1
+			}
+			gauge(c.consoleConnected, connected, vm)
+			counter(c.consoleDropped, float64(vc.InputDroppedBytes), vm, "input")
+			counter(c.consoleDropped, float64(vc.OutputDroppedBytes), vm, "output")
 		}
 		gauge(c.uptime, st.UptimeSeconds, vm)
 		gauge(c.boots, float64(st.Boots), vm)

@@ -384,8 +384,13 @@ func (r *vmRun) statsLocked() *VMStats {
 			st.Exits[k] += n
 		}
 		for _, d := range r.machine.VirtioDevices() {
-			if b, ok := d.(*virtio.Balloon); ok {
-				st.Balloon = &BalloonStats{TargetBytes: uint64(b.Target()) << 12, ActualBytes: uint64(b.Actual()) << 12}
+			switch d := d.(type) {
+			case *virtio.Balloon:
+				st.Balloon = &BalloonStats{TargetBytes: uint64(d.Target()) << 12, ActualBytes: uint64(d.Actual()) << 12}
+			case *virtio.Console:
+				if s := d.Socket(); s != nil {
+					st.VirtioConsole = &VirtioConsoleStats{Connected: s.Connected(), InputDroppedBytes: d.Dropped(), OutputDroppedBytes: s.Dropped()}
+				}
 			}
 		}
 	}

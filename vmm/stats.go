@@ -38,6 +38,9 @@ type VMStats struct {
 	// Balloon is the balloon's target and actual size while the VM runs
 	// with one.
 	Balloon *BalloonStats `json:"balloon,omitempty"`
+	// VirtioConsole is the virtio console's socket while the VM runs with
+	// one.
+	VirtioConsole *VirtioConsoleStats `json:"virtio_console,omitempty"`
 
 	Disks []DiskStats `json:"disks"`
 	Harts []HartStats `json:"harts"`
@@ -180,4 +183,13 @@ func seconds(d time.Duration) float64 { return d.Seconds() }
 type BalloonStats struct {
 	TargetBytes uint64 `json:"target_bytes"`
 	ActualBytes uint64 `json:"actual_bytes"`
+}
+
+// VirtioConsoleStats is the virtio console's host side: whether a client
+// is connected, and bytes lost because the guest did not read its input
+// (more than 1 MiB pending) or a client did not read its output in time.
+type VirtioConsoleStats struct {
+	Connected          bool   `json:"connected"`
+	InputDroppedBytes  uint64 `json:"input_dropped_bytes"`
+	OutputDroppedBytes uint64 `json:"output_dropped_bytes"`
 }

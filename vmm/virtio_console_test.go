@@ -304,3 +304,38 @@ func TestVirtioConsoleLinuxGuest(t *testing.T) {
 	occ.exchange(t, csh, "clone")
 	cc.exchange(t, sh, "still-lx")
 }
+
+// TestVirtioConsoleStats: a VM's statistics say whether a client is
+// connected to its virtio console's socket and count nothing dropped
+// while nothing is.
+func TestVirtioConsoleStats(t *testing.T) {
+	m := newTestManager(t, Options{})
+	dir := t.TempDir()
+	sock := filepath.Join(dir, "hvc.sock")
+	cfg := bareConfig("s", writeGuest(t, dir, "echo", echo))
+	cfg.VirtioConsole = &VirtioConsoleConfig{Socket: sock}
+	if _, err := m.Create(cfg); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := m.Start("s"); err != nil {
+		t.Fatal(err)
+	}
+	stats := func() VirtioConsoleStats {
+		st, err := m.Stats("s")
+		if err != nil || st.VirtioConsole == nil {
+			t.Fatalf("stats: %+v, %v", st.VirtioConsole, err)
+		}
+		return *st.VirtioConsole
+	}
+	if s := stats(); s.Connected || s.InputDroppedBytes != 0 || s.OutputDroppedBytes != 0 {
+		t.Errorf("before any client: %+v", s)
+	}
+	cc := dialConsoleClient(t, sock)
+	waitFor(t, "the client to count as connected", func() bool { return stats().Connected })
+	cc.c.Close()
+	<-cc.done
+	waitFor(t, "the client to count as gone", func() bool { return !stats().Connected })
+	if st, _ := m.Stats("s"); st.Balloon != nil {
+		t.Errorf("a VM without a balloon reports one: %+v", st.Balloon)
+	}
+}

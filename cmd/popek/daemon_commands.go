@@ -296,6 +296,9 @@ func printStats(w io.Writer, st *vmm.VMStats) {
 	if b := st.Balloon; b != nil {
 		row("balloon target / actual", "%s / %s", humanBytes(b.TargetBytes), humanBytes(b.ActualBytes))
 	}
+	if c := st.VirtioConsole; c != nil {
+		row("virtio console", "client connected: %v; dropped input %s, output %s", c.Connected, humanBytes(c.InputDroppedBytes), humanBytes(c.OutputDroppedBytes))
+	}
 	row("tlb hits / misses", "%d / %d (%.2f%% hit)", st.TLBHits, st.TLBMisses, 100*st.TLBHitRate)
 	row("ecalls", "%d", st.Ecalls)
 	for _, kv := range sortedCounts(st.Exceptions) {

@@ -99,6 +99,9 @@ func (c *Console) Close() error {
 	return nil
 }
 
+// Socket is the console's host side when it is a ConsoleSocket, else nil.
+func (c *Console) Socket() *ConsoleSocket { return c.sock }
+
 // Commit ends the takeover of a console made by NewSocketConsoleTakeover
 // (see ConsoleSocket.Commit); otherwise it does nothing.
 func (c *Console) Commit() error {
