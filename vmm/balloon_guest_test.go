@@ -1,10 +1,6 @@
 package vmm
 
-import (
-	"testing"
-
-	"github.com/popek-vm/popek/images"
-)
+import "testing"
 
 // TestBalloonLinuxGuest boots the default guest with a balloon of 16 MiB:
 // the guest's driver fills it at boot; the host then grows it to 64 MiB
@@ -17,19 +13,13 @@ func TestBalloonLinuxGuest(t *testing.T) {
 	}
 	const mib = 1 << 20
 	m := newTestManager(t, Options{})
-	if _, err := m.Create(&Config{Name: "bl", Memory: "128M", Balloon: &BalloonConfig{Size: "16M"}}); err != nil {
+	if _, err := m.Create(&Config{Name: "stopped", Memory: "128M", Balloon: &BalloonConfig{Size: "16M"}}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := m.SetBalloon("bl", "8M"); KindOf(err) != KindConflict {
+	if _, err := m.SetBalloon("stopped", "8M"); KindOf(err) != KindConflict {
 		t.Errorf("balloon of a stopped VM: %v, want a conflict", err)
 	}
-	if _, err := m.Start("bl"); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := waitConsoleOrPanic(m, "bl", 0, images.Prompt); err != nil {
-		t.Fatal(err)
-	}
-	sh := &linuxShell{t: t, m: m, name: "bl"}
+	sh := bootShell(t, m, &Config{Name: "bl", Memory: "128M", Balloon: &BalloonConfig{Size: "16M"}})
 	actual := func() uint64 {
 		st, err := m.Stats("bl")
 		if err != nil || st.Balloon == nil {

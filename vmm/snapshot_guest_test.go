@@ -36,6 +36,22 @@ func (s *linuxShell) run(cmd, want string) {
 	s.pos = pos
 }
 
+// bootShell defines and starts cfg (a Linux guest) in m and returns its
+// shell once the prompt is up.
+func bootShell(t *testing.T, m *Manager, cfg *Config) *linuxShell {
+	t.Helper()
+	if _, err := m.Create(cfg); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := m.Start(cfg.Name); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := waitConsoleOrPanic(m, cfg.Name, 0, images.Prompt); err != nil {
+		t.Fatal(err)
+	}
+	return &linuxShell{t: t, m: m, name: cfg.Name}
+}
+
 // TestSnapshotLinuxGuest boots the default guest once and then: a shell
 // variable and a file in /tmp come back after a revert; an incremental
 // child survives the deletion of its parent and reverts; three VMs
@@ -46,16 +62,7 @@ func TestSnapshotLinuxGuest(t *testing.T) {
 		t.Skip("boots Linux")
 	}
 	m := newTestManager(t, Options{Backends: NewBackends(vswitch.NewRegistry(vswitch.Options{}))})
-	if _, err := m.Create(&Config{Name: "lx", Memory: "64M", Nets: []NetConfig{{Mode: "user"}}}); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := m.Start("lx"); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := waitConsoleOrPanic(m, "lx", 0, images.Prompt); err != nil {
-		t.Fatal(err)
-	}
-	sh := &linuxShell{t: t, m: m, name: "lx"}
+	sh := bootShell(t, m, &Config{Name: "lx", Memory: "64M", Nets: []NetConfig{{Mode: "user"}}})
 	// The shell echoes the typed line, so each wanted word only appears
 	// once the command expanded it.
 	sh.run("V=one; echo one > /tmp/f; echo ok-$V", "ok-one")

@@ -13,8 +13,8 @@ import (
 	"github.com/popek-vm/popek/vswitch"
 )
 
-// deviceMAC is the MAC the NIC in slot has in the VM's running machine.
-func deviceMAC(t *testing.T, m *Manager, name string, slot int) string {
+// machineDevices are the virtio devices of the VM's running machine.
+func machineDevices(t *testing.T, m *Manager, name string) []virtio.Device {
 	t.Helper()
 	v, err := m.vm(name)
 	if err != nil {
@@ -25,7 +25,13 @@ func deviceMAC(t *testing.T, m *Manager, name string, slot int) string {
 	if v.run == nil || v.run.machine == nil {
 		t.Fatalf("%s has no machine", name)
 	}
-	n, ok := v.run.machine.VirtioDevices()[slot].(*virtio.Net)
+	return v.run.machine.VirtioDevices()
+}
+
+// deviceMAC is the MAC the NIC in slot has in the VM's running machine.
+func deviceMAC(t *testing.T, m *Manager, name string, slot int) string {
+	t.Helper()
+	n, ok := machineDevices(t, m, name)[slot].(*virtio.Net)
 	if !ok {
 		t.Fatalf("%s: slot %d is not a NIC", name, slot)
 	}

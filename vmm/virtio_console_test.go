@@ -10,7 +10,6 @@ import (
 	"testing"
 
 	"github.com/popek-vm/popek/devices/virtio"
-	"github.com/popek-vm/popek/images"
 )
 
 func TestVirtioConsoleConfig(t *testing.T) {
@@ -101,16 +100,7 @@ func TestVirtioConsoleBootDevice(t *testing.T) {
 // consoleDevice is the virtio console of the VM's running machine.
 func consoleDevice(t *testing.T, m *Manager, name string) *virtio.Console {
 	t.Helper()
-	v, err := m.vm(name)
-	if err != nil {
-		t.Fatal(err)
-	}
-	v.mu.Lock()
-	defer v.mu.Unlock()
-	if v.run == nil || v.run.machine == nil {
-		t.Fatalf("%s has no machine", name)
-	}
-	devs := v.run.machine.VirtioDevices()
+	devs := machineDevices(t, m, name)
 	c, ok := devs[len(devs)-1].(*virtio.Console)
 	if !ok {
 		t.Fatalf("%s: the last device is %T, not the virtio console", name, devs[len(devs)-1])
@@ -252,16 +242,7 @@ func TestVirtioConsoleLinuxGuest(t *testing.T) {
 	dir := t.TempDir()
 	sock := filepath.Join(dir, "hvc.sock")
 	m := newTestManager(t, Options{})
-	if _, err := m.Create(&Config{Name: "lx", Memory: "64M", VirtioConsole: &VirtioConsoleConfig{Socket: sock}}); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := m.Start("lx"); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := waitConsoleOrPanic(m, "lx", 0, images.Prompt); err != nil {
-		t.Fatal(err)
-	}
-	sh := &linuxShell{t: t, m: m, name: "lx"}
+	sh := bootShell(t, m, &Config{Name: "lx", Memory: "64M", VirtioConsole: &VirtioConsoleConfig{Socket: sock}})
 	// hvc0 is the SBI console; the virtio console is the next one.
 	sh.run("ls /dev/hvc1 && echo has-hvc-$((1+1))", "has-hvc-2")
 	cc := dialConsoleClient(t, sock)
