@@ -8,7 +8,7 @@ import (
 	"github.com/popek-vm/popek/devices/virtio"
 )
 
-// BalloonConfig adds a virtio memory balloon, the last virtio device. The
+// BalloonConfig adds a virtio memory balloon (after the RNG). The
 // balloon's size is memory the host asks the guest to give back: the
 // guest's driver takes that much out of use and the host frees it
 // (madvise), so the VM's host footprint shrinks. Free pages the guest

@@ -18,9 +18,9 @@ import (
 // one, and closing its clock must not close fd 0 (or whatever file
 // reuses that number by then).
 type threadClock struct {
-	fd  int  // /proc/thread-self/schedstat, when open
+	fd   int // /proc/thread-self/schedstat, when open
 	open bool
-	buf [128]byte
+	buf  [128]byte
 }
 
 func openThreadClock() threadClock {
