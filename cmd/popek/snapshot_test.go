@@ -1,11 +1,9 @@
 package main
 
 import (
-	"bytes"
 	"io"
 	"os"
 	"path/filepath"
-	"regexp"
 	"strings"
 	"syscall"
 	"testing"
@@ -72,23 +70,15 @@ func TestRunSnapshotAndRestore(t *testing.T) {
 	}
 	dir := t.TempDir()
 	snaps := filepath.Join(dir, "snaps")
-	r, w, err := os.Pipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer r.Close()
-	out := newWatchedBuffer()
-	var errOut lockedBuffer
-	done := make(chan int, 1)
-	go func() { done <- runMain([]string{"run", "--memory", "64M", "--snapshot-dir", snaps}, r, out, &errOut) }()
-	out.waitCount(images.Prompt, 1)
-	w.WriteString("echo before-snapshot > /tmp/mark\n")
-	out.waitCount(images.Prompt, 2)
+	g := startRun(t, "--memory", "64M", "--snapshot-dir", snaps)
+	g.out.waitCount(images.Prompt, 1)
+	g.in.WriteString("echo before-snapshot > /tmp/mark\n")
+	g.out.waitCount(images.Prompt, 2)
 	syscall.Kill(os.Getpid(), syscall.SIGUSR1)
-	out.waitCount("popek: snapshot ", 1)
-	w.WriteString("echo still-$((6*7))\n")
-	out.waitCount("still-42", 1)
-	snap := poweroffForSnapshot(t, w, done, &errOut, out)
+	g.out.waitCount("popek: snapshot ", 1)
+	g.in.WriteString("echo still-$((6*7))\n")
+	g.out.waitCount("still-42", 1)
+	snap := g.poweroffForSnapshot(t)
 
 	code, info, errText := popek(t, nil, "snapshot", "inspect", snap)
 	if code != 0 || !strings.Contains(info, "all checksums verified") || !strings.Contains(info, "1 hart(s), 64 MiB, direct boot") {
@@ -98,23 +88,12 @@ func TestRunSnapshotAndRestore(t *testing.T) {
 		t.Errorf("inspect --json: exit %d:\n%s", code, js)
 	}
 
-	r2, w2, err := os.Pipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer r2.Close()
-	out2 := newWatchedBuffer()
-	var errOut2 lockedBuffer
-	go func() {
-		done <- runMain([]string{"run", "--restore", snap, "--restore-disk-dir", filepath.Join(dir, "disks")}, r2, out2, &errOut2)
-	}()
-	w2.WriteString("cat /tmp/mark\n")
-	out2.waitCount("before-snapshot", 1)
-	w2.WriteString("poweroff\n")
-	if code := <-done; code != 0 || errOut2.String() != "" {
-		t.Errorf("popek run --restore: exit %d, stderr %q\n%s", code, errOut2.String(), out2.String())
-	}
-	if bytes.Contains([]byte(out2.String()), []byte("popek guest: Linux")) {
+	g2 := startRun(t, "--restore", snap, "--restore-disk-dir", filepath.Join(dir, "disks"))
+	g2.in.WriteString("cat /tmp/mark\n")
+	g2.out.waitCount("before-snapshot", 1)
+	g2.in.WriteString("poweroff\n")
+	g2.end(t)
+	if strings.Contains(g2.out.String(), "popek guest: Linux") {
 		t.Error("the restored guest booted again instead of continuing")
 	}
 
@@ -164,25 +143,15 @@ func TestRunRestoreShare(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(share, "file.txt"), []byte(content+"\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	r, w, err := os.Pipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer r.Close()
-	out := newWatchedBuffer()
-	var errOut lockedBuffer
-	done := make(chan int, 1)
-	go func() {
-		done <- runMain([]string{"run", "--memory", "64M", "--share", share + ":hs", "--snapshot-dir", snaps}, r, out, &errOut)
-	}()
-	out.waitCount(images.Prompt, 1)
-	w.WriteString("mkdir -p /mnt/s && mount -t 9p -o trans=virtio,version=9p2000.L hs /mnt/s\n")
-	out.waitCount(images.Prompt, 2)
-	w.WriteString(reader)
-	out.waitCount("READER-2", 1)
+	g := startRun(t, "--memory", "64M", "--share", share+":hs", "--snapshot-dir", snaps)
+	g.out.waitCount(images.Prompt, 1)
+	g.in.WriteString("mkdir -p /mnt/s && mount -t 9p -o trans=virtio,version=9p2000.L hs /mnt/s\n")
+	g.out.waitCount(images.Prompt, 2)
+	g.in.WriteString(reader)
+	g.out.waitCount("READER-2", 1)
 	syscall.Kill(os.Getpid(), syscall.SIGUSR1)
-	out.waitCount("popek: snapshot ", 1)
-	snap := poweroffForSnapshot(t, w, done, &errOut, out)
+	g.out.waitCount("popek: snapshot ", 1)
+	snap := g.poweroffForSnapshot(t)
 	moved := filepath.Join(dir, "moved")
 	if err := os.CopyFS(moved, os.DirFS(share)); err != nil {
 		t.Fatal(err)
@@ -205,43 +174,17 @@ func TestRunRestoreShare(t *testing.T) {
 		}
 	}
 
-	r2, w2, err := os.Pipe()
-	if err != nil {
-		t.Fatal(err)
+	g2 := startRun(t, "--restore", snap, "--restore-disk-dir", filepath.Join(dir, "disks"), "--share", moved+":hs")
+	g2.in.WriteString("touch /tmp/go\n")
+	g2.out.waitCount("DONE-4", 1)
+	if !strings.Contains(g2.out.String(), content) {
+		t.Errorf("the file held open across the snapshot did not read back:\n%s", g2.out.String())
 	}
-	defer r2.Close()
-	out2 := newWatchedBuffer()
-	var errOut2 lockedBuffer
-	go func() {
-		done <- runMain([]string{"run", "--restore", snap, "--restore-disk-dir", filepath.Join(dir, "disks"), "--share", moved + ":hs"}, r2, out2, &errOut2)
-	}()
-	w2.WriteString("touch /tmp/go\n")
-	out2.waitCount("DONE-4", 1)
-	if !strings.Contains(out2.String(), content) {
-		t.Errorf("the file held open across the snapshot did not read back:\n%s", out2.String())
-	}
-	w2.WriteString("echo restored-$((3+4)) > /mnt/s/new.txt; ls /mnt/s\n")
-	out2.waitCount("new.txt", 2) // the listing, after the command's echo
-	w2.WriteString("poweroff\n")
-	if code := <-done; code != 0 || errOut2.String() != "" {
-		t.Errorf("popek run --restore --share: exit %d, stderr %q\n%s", code, errOut2.String(), out2.String())
-	}
+	g2.in.WriteString("echo restored-$((3+4)) > /mnt/s/new.txt; ls /mnt/s\n")
+	g2.out.waitCount("new.txt", 2) // the listing, after the command's echo
+	g2.in.WriteString("poweroff\n")
+	g2.end(t)
 	if b, err := os.ReadFile(filepath.Join(moved, "new.txt")); err != nil || string(b) != "restored-7\n" {
 		t.Errorf("file written by the restored guest: %q, %v", b, err)
 	}
-}
-
-// poweroffForSnapshot powers the guest of a `popek run --snapshot-dir` off,
-// checks the run ended cleanly and returns the snapshot it reported.
-func poweroffForSnapshot(t *testing.T, w *os.File, done <-chan int, errOut *lockedBuffer, out *watchedBuffer) string {
-	t.Helper()
-	w.WriteString("poweroff\n")
-	if code := <-done; code != 0 || errOut.String() != "" {
-		t.Fatalf("popek run: exit %d, stderr %q\n%s", code, errOut.String(), out.String())
-	}
-	m := regexp.MustCompile(`popek: snapshot (\S+) \(guest paused`).FindStringSubmatch(out.String())
-	if m == nil {
-		t.Fatalf("no snapshot message in:\n%s", out.String())
-	}
-	return m[1]
 }

@@ -134,31 +134,21 @@ func TestRunVirtioConsole(t *testing.T) {
 	}
 	dir := t.TempDir()
 	sock, snaps := filepath.Join(dir, "hvc.sock"), filepath.Join(dir, "snaps")
-	r, w, err := os.Pipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer r.Close()
-	out := newWatchedBuffer()
-	var errOut lockedBuffer
-	done := make(chan int, 1)
-	go func() {
-		done <- runMain([]string{"run", "--memory", "64M", "--virtio-console", sock, "--snapshot-dir", snaps}, r, out, &errOut)
-	}()
-	out.waitCount(images.Prompt, 1)
+	g := startRun(t, "--memory", "64M", "--virtio-console", sock, "--snapshot-dir", snaps)
+	g.out.waitCount(images.Prompt, 1)
 	n := 1
 	h := dialHVC(t, sock)
-	h.exchange(t, w, out, &n, "first")
+	h.exchange(t, g.in, g.out, &n, "first")
 
-	w.WriteString("shutdown reboot\n")
-	out.waitCount("popek guest: Linux", 2)
-	out.waitCount(images.Prompt, n+1)
+	g.in.WriteString("shutdown reboot\n")
+	g.out.waitCount("popek guest: Linux", 2)
+	g.out.waitCount(images.Prompt, n+1)
 	n++
-	h.exchange(t, w, out, &n, "rebooted")
+	h.exchange(t, g.in, g.out, &n, "rebooted")
 
 	syscall.Kill(os.Getpid(), syscall.SIGUSR1)
-	out.waitCount("popek: snapshot ", 1)
-	snap := poweroffForSnapshot(t, w, done, &errOut, out)
+	g.out.waitCount("popek: snapshot ", 1)
+	snap := g.poweroffForSnapshot(t)
 	<-h.eof // the run's end closed the socket
 	if _, err := os.Lstat(sock); !os.IsNotExist(err) {
 		t.Errorf("popek run left its console socket: %v", err)
@@ -168,24 +158,13 @@ func TestRunVirtioConsole(t *testing.T) {
 		t.Errorf("restore without --virtio-console: exit %d, %q", code, errText)
 	}
 	sock2 := filepath.Join(dir, "hvc2.sock")
-	r2, w2, err := os.Pipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer r2.Close()
-	out2 := newWatchedBuffer()
-	var errOut2 lockedBuffer
-	go func() {
-		done <- runMain([]string{"run", "--restore", snap, "--restore-disk-dir", filepath.Join(dir, "disks"), "--virtio-console", sock2}, r2, out2, &errOut2)
-	}()
-	w2.WriteString("echo restored-$((6*7))\n")
-	out2.waitCount("restored-42", 1)
+	g2 := startRun(t, "--restore", snap, "--restore-disk-dir", filepath.Join(dir, "disks"), "--virtio-console", sock2)
+	g2.in.WriteString("echo restored-$((6*7))\n")
+	g2.out.waitCount("restored-42", 1)
 	n2 := 1
-	out2.waitCount(images.Prompt, n2)
+	g2.out.waitCount(images.Prompt, n2)
 	h2 := dialHVC(t, sock2)
-	h2.exchange(t, w2, out2, &n2, "restored")
-	w2.WriteString("poweroff\n")
-	if code := <-done; code != 0 || errOut2.String() != "" {
-		t.Errorf("popek run --restore: exit %d, stderr %q\n%s", code, errOut2.String(), out2.String())
-	}
+	h2.exchange(t, g2.in, g2.out, &n2, "restored")
+	g2.in.WriteString("poweroff\n")
+	g2.end(t)
 }
