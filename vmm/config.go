@@ -437,10 +437,6 @@ func checkHostFwd(s string) error {
 	return nil
 }
 
-// maxSocketPath is the longest Unix socket path Linux takes (sun_path
-// holds 108 bytes with the terminating NUL).
-const maxSocketPath = 107
-
 // CheckHost checks what the document names on the host: files readable,
 // share directories present. Create runs it so that a VM that cannot start
 // is refused up front; Start runs it again.
@@ -477,8 +473,8 @@ func (c *Config) CheckHost() error {
 		if p == "" {
 			return
 		}
-		if len(p) > maxSocketPath {
-			errs = append(errs, fmt.Sprintf("%s: %s is %d bytes, longer than a Unix socket path can be (%d)", field, p, len(p), maxSocketPath))
+		if err := virtio.CheckSocketPath(p); err != nil {
+			errs = append(errs, fmt.Sprintf("%s: %v", field, err))
 			return
 		}
 		if fi, err := os.Stat(filepath.Dir(p)); err != nil {

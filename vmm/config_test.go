@@ -234,7 +234,7 @@ func TestCheckHost(t *testing.T) {
 		{"share not a dir", Config{Shares: []ShareConfig{{Path: file}}}, "not a directory"},
 		{"vsock socket ok", Config{Vsock: &VsockConfig{CID: 3, UDS: filepath.Join(dir, "v.sock")}}, ""},
 		{"vsock socket dir missing", Config{Vsock: &VsockConfig{CID: 3, UDS: filepath.Join(dir, "no", "v.sock")}}, "vsock.uds: stat"},
-		{"vsock socket too long", Config{Vsock: &VsockConfig{CID: 3, UDS: filepath.Join(dir, strings.Repeat("s", 120))}}, "longer than a Unix socket path can be"},
+		{"vsock socket too long", Config{Vsock: &VsockConfig{CID: 3, UDS: filepath.Join(dir, strings.Repeat("s", 120))}}, "a Unix socket path can be at most"},
 		{"console socket is a file", Config{VirtioConsole: &VirtioConsoleConfig{Socket: file}}, "virtio_console.socket: " + file + " exists and is not a socket"},
 	}
 	for _, c := range cases {

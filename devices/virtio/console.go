@@ -21,7 +21,7 @@ const (
 // goes to an io.Writer, host input is queued with Input.
 type Console struct {
 	out  io.Writer
-	host Host
+	host Host // set by Attach under mu
 	// sock is the host side when it is a ConsoleSocket; ownSock: Close
 	// closes it (NewSocketConsole).
 	sock    *ConsoleSocket
@@ -57,9 +57,10 @@ func (c *Console) Input(p []byte) {
 	take := min(room, len(p))
 	c.pending = append(c.pending, p[:take]...)
 	c.dropped += uint64(len(p) - take)
+	host := c.host
 	c.mu.Unlock()
-	if c.host != nil {
-		c.host.Kick(consoleRxQueue)
+	if host != nil {
+		host.Kick(consoleRxQueue)
 	}
 }
 
@@ -74,16 +75,24 @@ func (c *Console) Dropped() uint64 {
 func (c *Console) SetSize(cols, rows uint16) {
 	c.mu.Lock()
 	c.cols, c.rows = cols, rows
+	host := c.host
 	c.mu.Unlock()
-	if c.host != nil {
-		c.host.ConfigChanged()
+	if host != nil {
+		host.ConfigChanged()
 	}
 }
 
 func (c *Console) Type() uint32               { return DeviceConsole }
 func (c *Console) Features() uint64           { return ConsoleFSize }
 func (c *Console) QueueSizes(uint64) []uint16 { return []uint16{128, 128} }
-func (c *Console) Attach(h Host)              { c.host = h }
+
+// Attach takes mu: input may already arrive from a socket that outlives
+// the device (popek run's console across reboots), on another goroutine.
+func (c *Console) Attach(h Host) {
+	c.mu.Lock()
+	c.host = h
+	c.mu.Unlock()
+}
 func (c *Console) WriteConfig(uint64, []byte) {}
 
 // Close detaches the console from its socket, and closes the socket if

@@ -1,6 +1,7 @@
 package virtio
 
 import (
+	"errors"
 	"fmt"
 	"net"
 	"os"
@@ -16,6 +17,16 @@ const socketStaging = ".incoming"
 // holds 108 bytes with the terminating NUL).
 const maxUnixPath = 107
 
+// CheckSocketPath refuses a path a device could not listen on in every
+// case: it must leave room for the staging suffix a same-host migration's
+// target listens on.
+func CheckSocketPath(path string) error {
+	if max := maxUnixPath - len(socketStaging); len(path) > max {
+		return fmt.Errorf("%s is %d bytes: a Unix socket path can be at most %d here (%d, less %q for live migration)", path, len(path), max, maxUnixPath, socketStaging)
+	}
+	return nil
+}
+
 // listenUnix listens on path for device dev (the error prefix), replacing
 // a stale socket file there. A socket something still listens on (another
 // VM's) or any other file is an error. The returned stat identifies the
@@ -28,9 +39,16 @@ func listenUnix(dev, path string) (*net.UnixListener, os.FileInfo, error) {
 		if fi.Mode()&os.ModeSocket == 0 {
 			return nil, nil, fmt.Errorf("%s: %s exists and is not a socket", dev, path)
 		}
-		if c, err := net.DialTimeout("unix", path, time.Second); err == nil {
+		// Only a refused connection proves the socket stale: a live
+		// listener with a full accept queue, or one this user may not
+		// connect to, fails differently and must not be removed.
+		c, err := net.DialTimeout("unix", path, time.Second)
+		switch {
+		case err == nil:
 			c.Close()
 			return nil, nil, fmt.Errorf("%s: %s is in use: another VM (or program) listens on it", dev, path)
+		case !errors.Is(err, syscall.ECONNREFUSED):
+			return nil, nil, fmt.Errorf("%s: %s: cannot tell whether something listens on it (%v): remove it if it is stale", dev, path, err)
 		}
 		os.Remove(path)
 	}

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -305,5 +306,42 @@ func TestConsoleSocketOutlivesDevice(t *testing.T) {
 	o.Close()
 	if _, err := os.Lstat(own); !os.IsNotExist(err) {
 		t.Errorf("NewSocketConsole's Close left the socket: %v", err)
+	}
+}
+
+// TestSocketFullQueueIsNotStale: a live listener whose accept queue is
+// full refuses new connections with EAGAIN, not ECONNREFUSED; its socket
+// must not be taken for a stale one and replaced.
+func TestSocketFullQueueIsNotStale(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "busy.sock")
+	fd, err := syscall.Socket(syscall.AF_UNIX, syscall.SOCK_STREAM, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer syscall.Close(fd)
+	if err := syscall.Bind(fd, &syscall.SockaddrUnix{Name: path}); err != nil {
+		t.Fatal(err)
+	}
+	if err := syscall.Listen(fd, 0); err != nil {
+		t.Fatal(err)
+	}
+	before, err := os.Lstat(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Fill the queue: the listener never accepts.
+	for i := 0; i < 4; i++ {
+		if c, err := net.DialTimeout("unix", path, 100*time.Millisecond); err == nil {
+			defer c.Close()
+		}
+	}
+	if s, err := ListenConsole(path); err == nil {
+		s.Close()
+		t.Fatal("listened over a live socket with a full accept queue")
+	} else if !strings.Contains(err.Error(), "in use") && !strings.Contains(err.Error(), "cannot tell") {
+		t.Errorf("error %q, want the socket reported in use or undecidable", err)
+	}
+	if after, err := os.Lstat(path); err != nil || !os.SameFile(before, after) {
+		t.Fatalf("the busy listener's socket was replaced or removed: %v", err)
 	}
 }

@@ -111,9 +111,6 @@ func NewVsockTakeover(cid uint64, udsPath string) (*Vsock, error) {
 	return newVsock(cid, udsPath, true)
 }
 
-// vsockStaging is the suffix of a taking-over device's socket until Commit.
-const vsockStaging = socketStaging
-
 func newVsock(cid uint64, udsPath string, takeover bool) (*Vsock, error) {
 	if cid < 3 || cid >= 0xffffffff {
 		return nil, fmt.Errorf("virtio-vsock: guest CID %d outside 3..%d", cid, uint32(0xfffffffe))
@@ -123,7 +120,7 @@ func newVsock(cid uint64, udsPath string, takeover bool) (*Vsock, error) {
 	}
 	at := udsPath
 	if takeover {
-		at += vsockStaging
+		at += socketStaging
 	}
 	ln, sock, err := listenUnix("virtio-vsock", at)
 	if err != nil {

@@ -621,7 +621,7 @@ func TestVsockTakeover(t *testing.T) {
 	if fi, err := os.Lstat(uds); err != nil || !sameSocket(fi, oldSock) {
 		t.Fatalf("an abandoned takeover changed the old socket: %v", err)
 	}
-	if _, err := os.Lstat(uds + vsockStaging); !os.IsNotExist(err) {
+	if _, err := os.Lstat(uds + socketStaging); !os.IsNotExist(err) {
 		t.Errorf("an abandoned takeover left its staging socket: %v", err)
 	}
 	checkListens(t, uds)
