@@ -93,8 +93,24 @@ func moveSocket(dev, from, to string, old os.FileInfo) (os.FileInfo, error) {
 }
 
 // unlinkOwnSocket removes the socket file at path if it is still sock.
+// A taking-over device (a same-host migration's target) may rename its
+// socket over path at any moment, so a Remove after the check could
+// delete that one: the file is moved aside first, and what was moved is
+// removed only if it is sock, else put back.
 func unlinkOwnSocket(path string, sock os.FileInfo) {
-	if fi, err := os.Lstat(path); err == nil && sameSocket(fi, sock) {
-		os.Remove(path)
+	fi, err := os.Lstat(path)
+	if err != nil || !sameSocket(fi, sock) {
+		return
 	}
+	aside := path + ".closing"
+	if os.Rename(path, aside) != nil {
+		return
+	}
+	// The rename changed the ctime sameSocket compares; the inode still
+	// tells, as ours existed until now and no new file can share it.
+	if moved, err := os.Lstat(aside); err == nil && os.SameFile(moved, fi) {
+		os.Remove(aside)
+		return
+	}
+	os.Rename(aside, path)
 }
