@@ -95,6 +95,15 @@ const balloonStatsWait = time.Second
 // machine was built from (a template clone's is the template's), or an
 // error saying why there is none.
 func (v *VM) balloon() (*virtio.Balloon, *Config, error) {
+	b, spec, err := v.balloonSpec()
+	if err != nil {
+		return nil, nil, err
+	}
+	return b, spec.cfg, nil
+}
+
+// balloonSpec is balloon with the run's boot spec.
+func (v *VM) balloonSpec() (*virtio.Balloon, *bootSpec, error) {
 	v.mu.Lock()
 	defer v.mu.Unlock()
 	if (v.state != StateRunning && v.state != StatePaused) || v.run == nil || v.run.machine == nil {
@@ -105,7 +114,7 @@ func (v *VM) balloon() (*virtio.Balloon, *Config, error) {
 	}
 	for _, d := range v.run.machine.VirtioDevices() {
 		if b, ok := d.(*virtio.Balloon); ok {
-			return b, v.run.spec.cfg, nil
+			return b, v.run.spec, nil
 		}
 	}
 	return nil, nil, errorf(KindConflict, "VM %q has no balloon: add balloon: {} to its config", v.name)
@@ -163,7 +172,8 @@ func balloonInfo(b *virtio.Balloon, cfg *Config) BalloonInfo {
 
 // SetBalloon changes a running or paused VM's balloon size; the guest's
 // driver inflates or deflates toward it on its own time (a paused guest
-// once it resumes). The config's boot size is unchanged.
+// once it resumes). The size holds across guest reboots until the VM
+// stops; the config's boot size is unchanged.
 func (m *Manager) SetBalloon(name string, size Size) (BalloonInfo, error) {
 	v, err := m.vm(name)
 	if err != nil {
@@ -173,14 +183,17 @@ func (m *Manager) SetBalloon(name string, size Size) (BalloonInfo, error) {
 	if err != nil {
 		return BalloonInfo{}, errorf(KindInvalid, "balloon size: %v", err)
 	}
-	b, cfg, err := v.balloon()
+	b, spec, err := v.balloonSpec()
 	if err != nil {
 		return BalloonInfo{}, err
 	}
+	cfg := spec.cfg
 	if err := checkBalloonSize(cfg, n); err != nil {
 		return BalloonInfo{}, errorf(KindInvalid, "balloon size: %v", err)
 	}
-	b.SetTarget(uint32(n >> 12))
+	pages := uint32(n >> 12)
+	spec.balloonPages.Store(&pages) // for the machine a guest reboot builds
+	b.SetTarget(pages)
 	m.log.Info("balloon size set", "vm", name, "bytes", n)
 	return balloonInfo(b, cfg), nil
 }

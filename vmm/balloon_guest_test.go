@@ -76,6 +76,24 @@ func TestBalloonLinuxGuest(t *testing.T) {
 	}
 	waitFor(t, "the guest to deflate the balloon", func() bool { return actual() == 0 })
 	sh.run("echo back-$((6*7))", "back-42")
+
+	// A size set at run time outlives a guest reboot, as in QEMU.
+	if _, err := m.SetBalloon("bl", "24M"); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the guest to inflate the balloon to 24 MiB", func() bool { return actual() == 24*mib })
+	cs, _ := m.Console("bl")
+	_, end := cs.Offsets()
+	if _, err := m.ConsoleInput(t.Context(), "bl", []byte("shutdown reboot\n")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := waitConsoleOrPanic(m, "bl", end, "popek guest: Linux"); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the rebooted guest to fill the run-time size again", func() bool {
+		st, _ := m.Stats("bl")
+		return st.Boots == 2 && st.Balloon != nil && st.Balloon.TargetBytes == 24*mib && st.Balloon.ActualBytes == 24*mib
+	})
 }
 
 // TestBalloonErrors: a VM without a balloon has none to show or set, and

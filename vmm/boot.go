@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"sync"
+	"sync/atomic"
 
 	"github.com/popek-vm/popek/board"
 	"github.com/popek-vm/popek/devices/virtio"
@@ -38,6 +39,9 @@ type bootSpec struct {
 	cfg      *Config
 	backends Backends
 	diskLims []*RateLimiter // per drive, nil when unlimited
+	// balloonPages is the balloon size last set at run time (SetBalloon),
+	// which a guest reboot keeps, as QEMU's balloon target survives one.
+	balloonPages atomic.Pointer[uint32]
 }
 
 // newBootSpec reads the files c names and checks everything board.New
@@ -177,8 +181,12 @@ func (s *bootSpec) devices() (devs []virtio.Device, disks []disk, err error) {
 		if err != nil {
 			return devs, nil, errorf(KindInvalid, "balloon.size: %v", err)
 		}
+		pages := uint32(n >> 12)
+		if p := s.balloonPages.Load(); p != nil {
+			pages = *p
+		}
 		b := virtio.NewBalloon(nil) // the board attaches the machine's RAM
-		b.SetTarget(uint32(n >> 12))
+		b.SetTarget(pages)
 		devs = append(devs, b)
 	}
 	if s.cfg.VirtioConsole != nil {

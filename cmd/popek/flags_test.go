@@ -207,6 +207,7 @@ func TestBalloonFlag(t *testing.T) {
 		err   string
 	}{
 		{"0", 0, ""},
+		{"0M", 0, ""},
 		{"64M", 64 << 8, ""},
 		{"1G", 0, "not less than the guest's memory"},
 		{"lots", 0, "--balloon"},

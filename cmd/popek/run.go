@@ -163,8 +163,8 @@ func buildSpec(o *runOptions, console io.Writer) (*machineSpec, error) {
 		s.vsock = &v
 	}
 	if o.balloon != "" {
-		var n uint64 // "0": a balloon the guest starts with empty
-		if strings.TrimSpace(o.balloon) != "0" {
+		var n uint64 // "0", "0M"...: a balloon the guest starts with empty
+		if strings.TrimRight(strings.ToUpper(strings.TrimSpace(o.balloon)), "KMGTIB") != "0" {
 			if n, err = parseMemSize(o.balloon); err != nil {
 				return nil, fmt.Errorf("--balloon: %v", err)
 			}
