@@ -56,6 +56,8 @@ vsock:
 	"name: a\nvcpus: 99999999999999999999\n",
 	`{"name": "a"} {"name": "b"}`,
 	"name: a\nnets:\n  - mode: switch\n    hostfwd: [\"tcp::1-:2\"]\n",
+	"name: c\nmemory: 128M\nballoon:\n  size: 32M\nvirtio_console:\n  socket: /run/c.sock\n",
+	`{"name": "c", "balloon": {"size": 0}, "virtio_console": {"socket": "/run/c.sock"}, "vsock": {"cid": 3, "uds": "/run/c.sock"}}`,
 }
 
 // FuzzConfig parses config documents as the API and `popek create -f`

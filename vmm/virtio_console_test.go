@@ -8,6 +8,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/popek-vm/popek/devices/virtio"
 )
@@ -208,6 +209,17 @@ func dialConsoleClient(t *testing.T, sock string) *consoleClient {
 	return cc
 }
 
+// waitHangUp waits for the connection's end, failing the test if it
+// takes minutes.
+func (cc *consoleClient) waitHangUp(t *testing.T) {
+	t.Helper()
+	select {
+	case <-cc.done:
+	case <-time.After(2 * time.Minute):
+		t.Fatal("the console connection did not end")
+	}
+}
+
 func (cc *consoleClient) has(s string) bool {
 	cc.mu.Lock()
 	defer cc.mu.Unlock()
@@ -255,7 +267,7 @@ func TestVirtioConsoleLinuxGuest(t *testing.T) {
 	if _, err := m.RevertSnapshot("lx", "s1"); err != nil {
 		t.Fatal(err)
 	}
-	<-cc.done // the old machine's device hung up
+	cc.waitHangUp(t) // the old machine's device hung up
 	sh.run("echo reverted-$V-$((2+3))", "reverted--5")
 	cc = dialConsoleClient(t, sock)
 	cc.exchange(t, sh, "reverted")
@@ -314,7 +326,7 @@ func TestVirtioConsoleStats(t *testing.T) {
 	cc := dialConsoleClient(t, sock)
 	waitFor(t, "the client to count as connected", func() bool { return stats().Connected })
 	cc.c.Close()
-	<-cc.done
+	cc.waitHangUp(t)
 	waitFor(t, "the client to count as gone", func() bool { return !stats().Connected })
 	if st, _ := m.Stats("s"); st.Balloon != nil {
 		t.Errorf("a VM without a balloon reports one: %+v", st.Balloon)

@@ -149,7 +149,11 @@ func TestRunVirtioConsole(t *testing.T) {
 	syscall.Kill(os.Getpid(), syscall.SIGUSR1)
 	g.out.waitCount("popek: snapshot ", 1)
 	snap := g.poweroffForSnapshot(t)
-	<-h.eof // the run's end closed the socket
+	select { // the run's end closed the socket
+	case <-h.eof:
+	case <-time.After(2 * time.Minute):
+		t.Fatal("the console connection did not end with the run")
+	}
 	if _, err := os.Lstat(sock); !os.IsNotExist(err) {
 		t.Errorf("popek run left its console socket: %v", err)
 	}
