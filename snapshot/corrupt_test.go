@@ -22,38 +22,63 @@ import (
 func pristine(t *testing.T) string {
 	t.Helper()
 	dir := t.TempDir()
-	raw := testDisk(t, dir, 4<<20)
+	writeFamily(t, dir, familyShape{
+		diskSize: 4 << 20,
+		base:     []byte(strings.Repeat("base", 1<<18)),
+		machine: board.Config{Harts: 1, MemSize: 32 << 20, Kernel: images.Kernel(), Initrd: images.Initramfs(),
+			Cmdline: images.DefaultCmdline},
+		dirty: func(ram []byte) {
+			clear(ram[1<<20 : 2<<20]) // something for the child to store
+			ram[3<<20] = 0x5a
+		},
+	})
+	return dir
+}
+
+// familyShape is what a test family of snapshots is made of.
+type familyShape struct {
+	diskSize int64        // the raw disk
+	base     []byte       // the overlay disk's base image
+	machine  board.Config // without Devices
+	dirty    func([]byte) // changes RAM between "full" and "child"
+}
+
+// writeFamily writes, from a freshly loaded machine of shape with a raw
+// disk, an overlay disk and entropy, the snapshots "full" (raw memory),
+// "child" (incremental on full) and "packed" (compressed memory) in dir.
+func writeFamily(tb testing.TB, dir string, shape familyShape) {
+	tb.Helper()
+	raw := testDisk(tb, dir, shape.diskSize)
 	base := filepath.Join(dir, "base.img")
-	if err := os.WriteFile(base, []byte(strings.Repeat("base", 1<<18)), 0o644); err != nil {
-		t.Fatal(err)
+	if err := os.WriteFile(base, shape.base, 0o644); err != nil {
+		tb.Fatal(err)
 	}
 	d1, err := virtio.NewBlock(virtio.BlockConfig{Path: raw})
 	if err != nil {
-		t.Fatal(err)
+		tb.Fatal(err)
 	}
 	d2, err := virtio.NewBlock(virtio.BlockConfig{Path: base, Overlay: filepath.Join(dir, "base.ovl")})
 	if err != nil {
-		t.Fatal(err)
+		tb.Fatal(err)
 	}
-	m, err := board.New(board.Config{Harts: 1, MemSize: 32 << 20, Kernel: images.Kernel(), Initrd: images.Initramfs(),
-		Cmdline: images.DefaultCmdline, Devices: []virtio.Device{d1, d2, virtio.NewRNG()}})
+	cfg := shape.machine
+	cfg.Devices = []virtio.Device{d1, d2, virtio.NewRNG()}
+	m, err := board.New(cfg)
 	if err != nil {
-		t.Fatal(err)
+		tb.Fatal(err)
 	}
 	defer m.Close()
 	full, err := Write(filepath.Join(dir, "full"), m, WriteOptions{})
 	if err != nil {
-		t.Fatal(err)
+		tb.Fatal(err)
 	}
-	clear(m.RAM().Bytes()[1<<20 : 2<<20]) // something for the child to store
-	m.RAM().Bytes()[3<<20] = 0x5a
+	shape.dirty(m.RAM().Bytes())
 	if _, err := Write(filepath.Join(dir, "child"), m, WriteOptions{Parent: full}); err != nil {
-		t.Fatal(err)
+		tb.Fatal(err)
 	}
 	if _, err := Write(filepath.Join(dir, "packed"), m, WriteOptions{Compress: true}); err != nil {
-		t.Fatal(err)
+		tb.Fatal(err)
 	}
-	return dir
 }
 
 // copyTree copies a directory of snapshots, keeping holes, writable.

@@ -28,40 +28,17 @@ import (
 // (compressed memory) under a new directory.
 func fuzzFamily(f testing.TB) string {
 	dir := fastTempDir(f)
-	raw := testDisk(f, dir, 64<<10)
-	base := filepath.Join(dir, "base.img")
-	if err := os.WriteFile(base, bytes.Repeat([]byte("base"), 16<<10), 0o644); err != nil {
-		f.Fatal(err)
-	}
-	d1, err := virtio.NewBlock(virtio.BlockConfig{Path: raw})
-	if err != nil {
-		f.Fatal(err)
-	}
-	d2, err := virtio.NewBlock(virtio.BlockConfig{Path: base, Overlay: filepath.Join(dir, "base.ovl")})
-	if err != nil {
-		f.Fatal(err)
-	}
-	fw := bytes.Repeat([]byte{0x13, 0, 0, 0}, 1024) // nops
-	m, err := board.New(board.Config{Harts: 2, MemSize: board.MinMemSize, Boot: board.BootFirmware, Firmware: fw,
-		Kernel: []byte("raw kernel"), Initrd: []byte("initrd"), Cmdline: "console=ttyS0",
-		Devices: []virtio.Device{d1, d2, virtio.NewRNG()}})
-	if err != nil {
-		f.Fatal(err)
-	}
-	defer m.Close()
-	full, err := Write(filepath.Join(dir, "full"), m, WriteOptions{})
-	if err != nil {
-		f.Fatal(err)
-	}
-	ram := m.RAM().Bytes()
-	copy(ram[1<<20:], bytes.Repeat([]byte("child"), 4000))
-	clear(ram[:pageSize])
-	if _, err := Write(filepath.Join(dir, "child"), m, WriteOptions{Parent: full}); err != nil {
-		f.Fatal(err)
-	}
-	if _, err := Write(filepath.Join(dir, "packed"), m, WriteOptions{Compress: true}); err != nil {
-		f.Fatal(err)
-	}
+	writeFamily(f, dir, familyShape{
+		diskSize: 64 << 10,
+		base:     bytes.Repeat([]byte("base"), 16<<10),
+		machine: board.Config{Harts: 2, MemSize: board.MinMemSize, Boot: board.BootFirmware,
+			Firmware: bytes.Repeat([]byte{0x13, 0, 0, 0}, 1024), // nops
+			Kernel:   []byte("raw kernel"), Initrd: []byte("initrd"), Cmdline: "console=ttyS0"},
+		dirty: func(ram []byte) {
+			copy(ram[1<<20:], bytes.Repeat([]byte("child"), 4000))
+			clear(ram[:pageSize])
+		},
+	})
 	return dir
 }
 
