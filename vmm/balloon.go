@@ -91,19 +91,10 @@ var balloonStatNames = map[uint16]string{
 // a call for fresh statistics.
 const balloonStatsWait = time.Second
 
-// balloon returns the running machine's balloon and the config the
-// machine was built from (a template clone's is the template's), or an
-// error saying why there is none.
-func (v *VM) balloon() (*virtio.Balloon, *Config, error) {
-	b, spec, err := v.balloonSpec()
-	if err != nil {
-		return nil, nil, err
-	}
-	return b, spec.cfg, nil
-}
-
-// balloonSpec is balloon with the run's boot spec.
-func (v *VM) balloonSpec() (*virtio.Balloon, *bootSpec, error) {
+// balloon returns the running machine's balloon and the run's boot spec
+// (its cfg is the config the machine was built from: a template clone's
+// is the template's), or an error saying why there is none.
+func (v *VM) balloon() (*virtio.Balloon, *bootSpec, error) {
 	v.mu.Lock()
 	defer v.mu.Unlock()
 	if (v.state != StateRunning && v.state != StatePaused) || v.run == nil || v.run.machine == nil {
@@ -127,7 +118,7 @@ func (m *Manager) Balloon(ctx context.Context, name string) (BalloonInfo, error)
 	if err != nil {
 		return BalloonInfo{}, err
 	}
-	b, cfg, err := v.balloon()
+	b, spec, err := v.balloon()
 	if err != nil {
 		return BalloonInfo{}, err
 	}
@@ -148,7 +139,7 @@ func (m *Manager) Balloon(ctx context.Context, name string) (BalloonInfo, error)
 			}
 		}
 	}
-	in := balloonInfo(b, cfg)
+	in := balloonInfo(b, spec.cfg)
 	in.StatsFresh = fresh
 	return in, nil
 }
@@ -183,7 +174,7 @@ func (m *Manager) SetBalloon(name string, size Size) (BalloonInfo, error) {
 	if err != nil {
 		return BalloonInfo{}, errorf(KindInvalid, "balloon size: %v", err)
 	}
-	b, spec, err := v.balloonSpec()
+	b, spec, err := v.balloon()
 	if err != nil {
 		return BalloonInfo{}, err
 	}
